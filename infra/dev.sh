@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make dev`: everything a newcomer needs, from a fresh Debian machine with Node 20, to two
+# branded demo universities on http://nord.localhost:3000 and http://sud.localhost:3000.
+# Ctrl-C stops what this script started (PostgreSQL and Redis, if it started them, keep running).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[dev]\033[0m %s\n' "$*" >&2; }
+
+set -a; . infra/dev.env; set +a
+bash infra/install.sh
+bash infra/services.sh portique_dev
+
+mkdir -p .dev/s3 .dev/mail .dev/logs
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { for _ in $(seq 1 60); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.5; done; say "nothing answers on port $1"; exit 1; }
+
+say "starting the local S3 server (port 9000) and the mail catcher (SMTP 1025, web 1080)"
+npx tsx infra/s3-server.ts >.dev/logs/s3.log 2>&1 & pids+=($!)
+npx maildev --smtp 1025 --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --mail-directory .dev/mail >.dev/logs/mail.log 2>&1 & pids+=($!)
+wait_port 9000
+wait_port 1025
+
+say "migrating the database"
+bin/portique migrate
+say "applying tenants/"
+bin/portique tenants apply
+bin/portique tenants list
+
+cat >&2 <<TXT
+
+  Université du Nord   http://nord.localhost:3000
+  Université du Sud    http://sud.localhost:3000
+  Mail catcher         http://localhost:1080
+  Health               http://localhost:3000/readyz
+
+TXT
+bin/portique serve

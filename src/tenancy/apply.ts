@@ -1,0 +1,101 @@
+// `portique tenants apply [--dry-run]`: makes the registry match tenants/. Everything is
+// validated first; on any problem nothing is written. The write is one transaction, so a
+// failure half-way leaves the registry as it was. Tenants without a file are kept: removing a
+// university is `tenants purge`, a deliberate act, never a side effect of a missing file.
+import { sql } from 'kysely';
+import type { Db } from '../platform/db.js';
+import { newId } from '../platform/ids.js';
+import { DeclarationError } from './declaration.js';
+import { loadTenantDeclarations, type LoadedTenant } from './load.js';
+
+export type Change =
+  | { kind: 'create'; slug: string; hosts: string[] }
+  | { kind: 'update'; slug: string; what: string[] }
+  | { kind: 'unchanged'; slug: string }
+  | { kind: 'undeclared'; slug: string };
+
+export interface ApplyResult {
+  changes: Change[];
+  dryRun: boolean;
+}
+
+export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+  const { tenants, problems } = await loadTenantDeclarations(dir);
+  if (problems.length > 0) throw new DeclarationError(problems);
+  const dryRun = options.dryRun ?? false;
+
+  return ownerDb.transaction().execute(async (trx) => {
+    // Serialises concurrent applies; the transaction-level lock ends with the transaction.
+    await sql`select pg_advisory_xact_lock(hashtext('portique.tenants.apply'))`.execute(trx);
+    const existing = await trx.selectFrom('tenants').select(['id', 'slug', 'digest', 'declaration']).execute();
+    const hosts = await trx.selectFrom('tenant_hosts').select(['host', 'tenant_id']).execute();
+    const bySlug = new Map(existing.map((t) => [t.slug, t]));
+    const changes: Change[] = [];
+
+    for (const tenant of tenants) {
+      const { declaration } = tenant;
+      const current = bySlug.get(declaration.slug);
+      // A host may move from one declared tenant to another (files are checked for duplicates),
+      // but never away from a tenant that has no file here.
+      for (const host of declaration.hosts) {
+        const holder = existing.find((t) => t.id === hosts.find((h) => h.host === host)?.tenant_id);
+        if (holder && holder.slug !== declaration.slug && !tenants.some((t) => t.declaration.slug === holder.slug)) {
+          throw new DeclarationError([{ file: tenant.file, field: 'hosts', reason: `${host} belongs to tenant ${holder.slug}` }]);
+        }
+      }
+      if (!current) {
+        changes.push({ kind: 'create', slug: declaration.slug, hosts: declaration.hosts });
+        if (!dryRun) await writeTenant(trx, newId(), tenant, true);
+      } else if (current.digest !== tenant.digest) {
+        changes.push({ kind: 'update', slug: declaration.slug, what: describeUpdate(current.declaration as Record<string, unknown>, tenant) });
+        if (!dryRun) await writeTenant(trx, current.id, tenant, false);
+      } else {
+        changes.push({ kind: 'unchanged', slug: declaration.slug });
+      }
+    }
+    for (const t of existing) {
+      if (!tenants.some((d) => d.declaration.slug === t.slug)) changes.push({ kind: 'undeclared', slug: t.slug });
+    }
+    return { changes, dryRun };
+  });
+}
+
+function describeUpdate(previous: Record<string, unknown>, tenant: LoadedTenant): string[] {
+  const next = tenant.declaration as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(previous), ...Object.keys(next)]);
+  const what = [...keys].filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(next[k]));
+  return what.length ? what : ['assets'];
+}
+
+async function writeTenant(trx: Db, id: string, tenant: LoadedTenant, isNew: boolean): Promise<void> {
+  const { declaration } = tenant;
+  const row = {
+    slug: declaration.slug,
+    display_name: declaration.displayName,
+    declaration,
+    digest: tenant.digest,
+  };
+  if (isNew) {
+    await trx.insertInto('tenants').values({ id, ...row, status: declaration.status ?? 'active' }).execute();
+  } else {
+    await trx
+      .updateTable('tenants')
+      .set({ ...row, updated_at: sql<Date>`now()` as never, ...(declaration.status ? { status: declaration.status } : {}) })
+      .where('id', '=', id)
+      .execute();
+  }
+  await trx.deleteFrom('tenant_hosts').where('tenant_id', '=', id).execute();
+  await trx.deleteFrom('tenant_hosts').where('host', 'in', declaration.hosts).execute();
+  await trx.insertInto('tenant_hosts').values(declaration.hosts.map((host) => ({ host, tenant_id: id }))).execute();
+
+  // Assets are tenant data under row-level security: write them as that tenant.
+  await sql`select set_config('app.tenant_id', ${id}, true)`.execute(trx);
+  await trx.deleteFrom('tenant_assets').where('tenant_id', '=', id).execute();
+  if (tenant.assets.length > 0) {
+    await trx
+      .insertInto('tenant_assets')
+      .values(tenant.assets.map((a) => ({ tenant_id: id, name: a.name, content_type: a.contentType, sha256: a.sha256, body: a.body })))
+      .execute();
+  }
+  await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
+}

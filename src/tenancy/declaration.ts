@@ -1,0 +1,137 @@
+// A tenant declaration: tenants/<slug>.yaml, plus tenants/<slug>/ for its logo and assets.
+// The schema is the contract with operators: unknown keys are errors, never silently ignored.
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parseDocument } from 'yaml';
+import { SERVICE_IDS } from './services.js';
+
+const Localized = Type.Object(
+  { fr: Type.String({ minLength: 1, maxLength: 200 }), en: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+const Color = Type.String({ pattern: '^#[0-9a-fA-F]{6}$', description: 'a colour as #rrggbb' });
+const AssetName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,99}$', description: 'a file name in tenants/<slug>/' });
+const Size = Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$', description: 'a size such as "5 GiB"' });
+const Host = Type.String({
+  pattern: '^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$',
+  description: 'a lower-case host name without port',
+});
+const Link = Type.Object(
+  { label: Localized, href: Type.String({ pattern: '^(https?://|/)', maxLength: 2000 }) },
+  { additionalProperties: false },
+);
+
+export const DeclarationSchema = Type.Object(
+  {
+    slug: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', description: 'lower-case letters, digits and dashes' }),
+    displayName: Type.String({ minLength: 2, maxLength: 120 }),
+    shortName: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+    hosts: Type.Array(Host, { minItems: 1, maxItems: 20, uniqueItems: true }),
+    defaultLocale: Type.Union([Type.Literal('fr'), Type.Literal('en')]),
+    branding: Type.Object(
+      {
+        logo: AssetName,
+        favicon: Type.Optional(AssetName),
+        colors: Type.Object({ primary: Color, secondary: Color }, { additionalProperties: false }),
+        /** Extra CSS custom properties, e.g. {"--radius": "6px"}. */
+        accent: Type.Optional(
+          Type.Record(Type.String({ pattern: '^--[a-z][a-z0-9-]{0,40}$' }), Type.String({ pattern: '^[#a-zA-Z0-9 .,%()-]{1,60}$' })),
+        ),
+        tagline: Type.Optional(Localized),
+        links: Type.Optional(Type.Array(Link, { maxItems: 12 })),
+      },
+      { additionalProperties: false },
+    ),
+    quotas: Type.Object(
+      {
+        storageTotal: Size,
+        storagePerPerson: Size,
+        largestUpload: Size,
+        people: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+      },
+      { additionalProperties: false },
+    ),
+    services: Type.Array(Type.Union(SERVICE_IDS.map((id) => Type.Literal(id))), { uniqueItems: true }),
+    /** Filled by the identity service: the tenant's SAML identity providers. */
+    identity: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    /** Filled by the directory service: where people and groups come from. */
+    directory: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+
+export type Declaration = Static<typeof DeclarationSchema>;
+
+export interface DeclarationProblem {
+  file: string;
+  field: string;
+  reason: string;
+}
+
+export class DeclarationError extends Error {
+  constructor(readonly problems: DeclarationProblem[]) {
+    super(problems.map((p) => `${p.file}: ${p.field}: ${p.reason}`).join('\n'));
+  }
+}
+
+/** Parses and validates one declaration file's text; returns the problems instead of throwing. */
+export function parseDeclaration(file: string, text: string): { declaration?: Declaration; problems: DeclarationProblem[] } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return { problems: doc.errors.map((e) => ({ file, field: '(yaml)', reason: e.message.split('\n')[0]! })) };
+  }
+  const value: unknown = doc.toJS();
+  const problems: DeclarationProblem[] = [];
+  for (const error of Value.Errors(DeclarationSchema, value)) {
+    problems.push({ file, field: fieldName(error.path), reason: explain(error) });
+  }
+  if (problems.length > 0) return { problems: dedupe(problems) };
+  const declaration = value as Declaration;
+  for (const [field, size] of Object.entries(declaration.quotas)) {
+    if (typeof size === 'string' && parseSize(size) === 0 && field !== 'storageTotal') {
+      problems.push({ file, field: `quotas.${field}`, reason: 'must be more than 0' });
+    }
+  }
+  const { quotas } = declaration;
+  if (parseSize(quotas.storagePerPerson) > parseSize(quotas.storageTotal)) {
+    problems.push({ file, field: 'quotas.storagePerPerson', reason: 'is larger than quotas.storageTotal' });
+  }
+  return problems.length ? { problems } : { declaration, problems };
+}
+
+function fieldName(path: string): string {
+  const name = path.replace(/^\//, '').replaceAll('/', '.');
+  return name === '' ? '(root)' : name;
+}
+
+function explain(error: { message: string; schema: { description?: string }; value: unknown; path: string }): string {
+  if (error.message.startsWith('Unexpected property')) return 'unknown key (not part of a tenant declaration)';
+  if (error.message.startsWith('Expected required property')) return 'is required';
+  const hint = error.schema.description ? ` (expected ${error.schema.description})` : '';
+  return `${error.message}${hint}, got ${JSON.stringify(error.value)}`;
+}
+
+function dedupe(problems: DeclarationProblem[]): DeclarationProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.field}|${p.reason}`;
+    // A union reports once per branch; the first message per field is the useful one.
+    if (seen.has(p.field) && p.reason.startsWith('Expected union')) return false;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    seen.add(p.field);
+    return true;
+  });
+}
+
+const UNITS: Record<string, number> = {
+  B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
+};
+
+/** "5 GiB" -> bytes. The schema guarantees the shape. */
+export function parseSize(size: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([A-Za-z]+)$/.exec(size);
+  if (!match) throw new TypeError(`not a size: ${size}`);
+  return Math.round(Number(match[1]) * UNITS[match[2]!]!);
+}

@@ -1,0 +1,36 @@
+// French is the portal's first language; every other catalogue has exactly these keys.
+export const fr = {
+  'lang.name': 'Français',
+  'lang.switch': 'English',
+  'nav.label': 'Services',
+  'nav.home': 'Accueil',
+  'nav.menu': 'Menu',
+  'skip': 'Aller au contenu',
+  'login': 'Se connecter',
+  'logout': 'Se déconnecter',
+  'home.title': 'Accueil',
+  'home.welcome': 'Bienvenue sur votre espace numérique de travail',
+  'home.services': 'Vos services',
+  'home.soon': 'Bientôt disponible',
+  'home.open': 'Ouvrir',
+  'footer.poweredBy': 'Propulsé par Portique, ENT régional',
+  'footer.links': 'Liens utiles',
+  'help.title': 'Aide',
+  'help.intro': "Besoin d'aide ? Voici les réponses aux questions les plus fréquentes.",
+  'help.login.q': 'Comment me connecter ?',
+  'help.login.a': "Cliquez sur « Se connecter » et identifiez-vous avec le compte fourni par votre établissement.",
+  'help.contact.q': 'Qui contacter en cas de problème ?',
+  'help.contact.a': "Le service informatique de votre établissement, via les liens en bas de page.",
+  'error.title': 'Erreur',
+  'error.requestId': 'Référence de la demande',
+  'error.back': "Retour à l'accueil",
+  'error.404': "Cette page n'existe pas.",
+  'error.500': 'Une erreur inattendue est survenue. Réessayez dans un instant.',
+  'maintenance.title': 'Service en maintenance',
+  'maintenance.body': "L'espace numérique de {name} est momentanément indisponible. Merci de réessayer plus tard.",
+  'unknownHost.title': 'Établissement inconnu',
+  'unknownHost.body': "Aucun établissement n'est servi à cette adresse. Vérifiez l'adresse saisie.",
+};
+
+export type MessageKey = keyof typeof fr;
+export type Messages = Record<MessageKey, string>;

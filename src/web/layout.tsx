@@ -1,0 +1,105 @@
+// The portal shell every tenant page is drawn in: branded header, service navigation, footer.
+import type { ComponentChildren } from 'preact';
+import type { Tenant } from '../tenancy/registry.js';
+import { SERVICES, type ServiceId } from '../tenancy/services.js';
+import type { Locale, Translate } from './i18n/index.js';
+import { themeCss } from './theme.js';
+
+export interface PageContext {
+  readonly tenant: Tenant;
+  readonly locale: Locale;
+  readonly t: Translate;
+  /** The path of the current page, to mark the current navigation entry. */
+  readonly path: string;
+}
+
+/** Enabled services that are built, in the tenant's order. */
+export function navigableServices(tenant: Tenant): { id: ServiceId; path: string; label: string; labelEn: string }[] {
+  return tenant.declaration.services.flatMap((id) => {
+    const info = SERVICES[id] as { label: { fr: string; en: string }; path?: string };
+    return info.path ? [{ id, path: info.path, label: info.label.fr, labelEn: info.label.en }] : [];
+  });
+}
+
+export function Layout(props: { ctx: PageContext; title: string; children: ComponentChildren }) {
+  const { tenant, locale, t, path } = props.ctx;
+  const { branding } = tenant.declaration;
+  const nav = [{ path: '/', label: t('nav.home') }, ...navigableServices(tenant).map((s) => ({ path: s.path, label: locale === 'en' ? s.labelEn : s.label }))];
+  const otherLocale: Locale = locale === 'fr' ? 'en' : 'fr';
+  return (
+    <html lang={locale}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · ${tenant.displayName}`}</title>
+        {branding.favicon && <link rel="icon" href={`/branding/${branding.favicon}`} />}
+        <link rel="stylesheet" href="/static/portique.css" />
+        <style dangerouslySetInnerHTML={{ __html: themeCss(branding) }} />
+      </head>
+      <body>
+        <a class="skip-link" href="#main">
+          {t('skip')}
+        </a>
+        <header class="site-header">
+          <a class="brand" href="/">
+            <img class="brand-logo" src={`/branding/${branding.logo}`} alt="" width="48" height="48" />
+            <span class="brand-name">{tenant.displayName}</span>
+          </a>
+          <nav class="site-nav" aria-label={t('nav.label')}>
+            <ul>
+              {nav.map((item) => (
+                <li>
+                  <a href={item.path} aria-current={item.path === path ? 'page' : undefined}>
+                    {item.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        </header>
+        <main id="main" class="site-main" tabIndex={-1}>
+          {props.children}
+        </main>
+        <footer class="site-footer">
+          {branding.links && branding.links.length > 0 && (
+            <nav aria-label={t('footer.links')}>
+              <ul>
+                {branding.links.map((link) => (
+                  <li>
+                    <a href={link.href}>{(locale === 'en' && link.label.en) || link.label.fr}</a>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
+          <p class="footer-meta">
+            <a href={`/langue/${otherLocale}?retour=${encodeURIComponent(path)}`} hrefLang={otherLocale} lang={otherLocale}>
+              {t('lang.switch')}
+            </a>
+            <span aria-hidden="true"> · </span>
+            <span>{t('footer.poweredBy')}</span>
+          </p>
+        </footer>
+      </body>
+    </html>
+  );
+}
+
+/** A page with no tenant: unknown host. Deliberately plain and unbranded. */
+export function PlainPage(props: { title: string; lang: Locale; children: ComponentChildren }) {
+  return (
+    <html lang={props.lang}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title}</title>
+        <link rel="stylesheet" href="/static/portique.css" />
+      </head>
+      <body>
+        <main id="main" class="site-main plain">
+          {props.children}
+        </main>
+      </body>
+    </html>
+  );
+}
