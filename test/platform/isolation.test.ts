@@ -1,0 +1,145 @@
+// Tenant isolation at the database, attacked as the application role. The tenant tables are
+// enumerated from the catalogue, so a table added later without RLS makes this file fail.
+import t from 'tap';
+import { sql } from 'kysely';
+import postgres from 'postgres';
+import { applyTenants } from '../../src/tenancy/apply.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { PG_APP_ROLE } from '../helpers/env.js';
+import { insertGroup, insertPerson } from '../helpers/fixtures.js';
+
+/** Registry tables: they carry tenant_id but are platform data, read-only to the application. */
+const REGISTRY_TABLES = ['tenant_hosts'];
+
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+await applyTenants(database.owner.db, 'tenants');
+const tenants = await database.app.db.selectFrom('tenants').select(['id', 'slug']).orderBy('slug').execute();
+const A = tenants.find((x) => x.slug === 'nord')!.id;
+const B = tenants.find((x) => x.slug === 'sud')!.id;
+
+// Every tenant table gets rows for both tenants.
+for (const tenant of [A, B]) {
+  const person = await insertPerson(database.app, tenant);
+  await insertGroup(database.app, tenant, [person]);
+}
+
+const raw = postgres(database.appUrl, { max: 1, onnotice: () => {} });
+t.teardown(() => raw.end());
+
+const tenantTables = (
+  await raw<{ table_name: string }[]>`
+    select c.table_name from information_schema.columns c
+    join information_schema.tables t using (table_schema, table_name)
+    where c.table_schema = 'public' and c.column_name = 'tenant_id' and t.table_type = 'BASE TABLE'
+    order by 1`
+)
+  .map((r) => r.table_name)
+  .filter((name) => !REGISTRY_TABLES.includes(name));
+
+t.ok(tenantTables.length >= 4, `found the tenant tables: ${tenantTables.join(', ')}`);
+
+t.test('the application role can bypass nothing', async (t) => {
+  const [role] = await raw`select rolsuper, rolbypassrls from pg_roles where rolname = ${PG_APP_ROLE}`;
+  t.same(role, { rolsuper: false, rolbypassrls: false });
+  const owned = await raw`select relname from pg_class where relowner = (select oid from pg_roles where rolname = ${PG_APP_ROLE})`;
+  t.same(owned, [], 'owns no table');
+  await t.rejects(raw`insert into tenants (id, slug, display_name, declaration, digest) values (gen_random_uuid(), 'pirate', 'P', '{}', 'x')`, /permission denied/);
+  await t.rejects(raw`delete from tenant_hosts`, /permission denied/);
+});
+
+for (const table of tenantTables) {
+  t.test(`${table}: schema follows the isolation rule`, async (t) => {
+    const [rls] = await raw<{ relrowsecurity: boolean; relforcerowsecurity: boolean }[]>`
+      select relrowsecurity, relforcerowsecurity from pg_class where oid = ${table}::regclass`;
+    t.same(rls, { relrowsecurity: true, relforcerowsecurity: true }, 'RLS enabled and forced');
+
+    const policies = await raw<{ qual: string | null; with_check: string | null; permissive: string; cmd: string }[]>`
+      select qual, with_check, permissive, cmd from pg_policies where schemaname = 'public' and tablename = ${table}`;
+    t.equal(policies.length, 1, 'exactly one policy');
+    const [policy] = policies;
+    t.equal(policy?.cmd, 'ALL');
+    for (const expr of [policy?.qual, policy?.with_check]) {
+      t.match(expr ?? '', /tenant_id = \(NULLIF\(current_setting\('app\.tenant_id'::text, true\), ''::text\)\)::uuid/, 'fails closed on app.tenant_id');
+    }
+
+    const keys = await raw<{ contype: string; first: string; name: string }[]>`
+      select con.contype, con.conname as name, a.attname as first
+      from pg_constraint con join pg_attribute a on a.attrelid = con.conrelid and a.attnum = con.conkey[1]
+      where con.conrelid = ${table}::regclass and con.contype in ('p', 'f', 'u')`;
+    t.ok(keys.some((k) => k.contype === 'p'), 'has a primary key');
+    for (const key of keys) t.equal(key.first, 'tenant_id', `${key.name} leads with tenant_id`);
+
+    const indexes = await raw<{ indexname: string; first: string }[]>`
+      select i.relname as indexname, a.attname as first
+      from pg_index x join pg_class i on i.oid = x.indexrelid
+      join pg_attribute a on a.attrelid = x.indrelid and a.attnum = x.indkey[0]
+      where x.indrelid = ${table}::regclass`;
+    for (const index of indexes) t.equal(index.first, 'tenant_id', `index ${index.indexname} leads with tenant_id`);
+  });
+
+  t.test(`${table}: attacked as the application role`, async (t) => {
+    // No tenant set: the table reads as empty and every insert fails.
+    const [unset] = await raw.unsafe(`select count(*)::int as n from ${table}`);
+    t.equal(unset!.n, 0, 'no tenant set: reads as empty');
+
+    const rowOf = (tenant: string) =>
+      database.app.withTenant(tenant, async (trx) => {
+        const rows = await sql<{ row: Record<string, unknown> }>`select to_jsonb(x) as row from ${sql.table(table)} x limit 1`.execute(trx);
+        return rows.rows[0]!.row;
+      });
+    const rowA = await rowOf(A);
+    const rowB = await rowOf(B);
+    t.equal(rowA.tenant_id, A);
+    t.equal(rowB.tenant_id, B);
+
+    const insertCopy = (row: Record<string, unknown>) =>
+      sql`insert into ${sql.table(table)} select * from jsonb_populate_record(null::${sql.table(table)}, ${row}::jsonb)`;
+    await t.rejects(raw.unsafe(`insert into ${table} select * from jsonb_populate_record(null::${table}, $1::jsonb)`, [rowA as never]), /row-level security/, 'no tenant set: insert refused');
+
+    await database.app.withTenant(A, async (trx) => {
+      const visible = await sql<{ tenant_id: string }>`select distinct tenant_id from ${sql.table(table)}`.execute(trx);
+      t.same(visible.rows.map((r) => r.tenant_id), [A], "tenant A sees only A's rows");
+      const updated = await sql`update ${sql.table(table)} set tenant_id = tenant_id where tenant_id = ${B}`.execute(trx);
+      t.equal(updated.numAffectedRows, 0n, "B's rows cannot be updated");
+      const deleted = await sql`delete from ${sql.table(table)} where tenant_id = ${B}`.execute(trx);
+      t.equal(deleted.numAffectedRows, 0n, "B's rows cannot be deleted");
+      const stolen = await sql`update ${sql.table(table)} set tenant_id = ${B} where tenant_id = ${A}`.execute(trx).then(
+        () => 'updated',
+        (e: Error) => e.message,
+      );
+      t.match(stolen, /row-level security/, "A's rows cannot be moved to B");
+    });
+    await t.rejects(database.app.withTenant(A, (trx) => insertCopy({ ...rowB, id: undefined }).execute(trx)), /row-level security|null value/, "an insert carrying B's tenant_id is refused");
+    await t.rejects(database.app.withTenant(A, (trx) => insertCopy(rowB).execute(trx)), /row-level security/, "B's exact row cannot be inserted as A");
+
+    const [after] = await raw.unsafe(`select count(*)::int as n from ${table}`);
+    t.equal(after!.n, 0, 'setting does not leak to the pooled connection afterwards');
+  });
+}
+
+t.test('a foreign key cannot point to another tenant', async (t) => {
+  const personB = await insertPerson(database.app, B);
+  const groupA = await insertGroup(database.app, A);
+  await t.rejects(
+    database.app.withTenant(A, (trx) => trx.insertInto('group_members').values({ tenant_id: A, group_id: groupA, person_id: personB }).execute()),
+    /foreign key/,
+  );
+});
+
+t.test('withTenant refuses a malformed tenant id before touching the database', async (t) => {
+  await t.rejects(database.app.withTenant("x'; select 1; --", async () => 1), /not a tenant id/);
+});
+
+t.test('the setting stays inside its transaction under concurrency', async (t) => {
+  const results = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => {
+      const tenant = i % 2 ? A : B;
+      return database.app.withTenant(tenant, async (trx) => {
+        const rows = await trx.selectFrom('people').select('tenant_id').execute();
+        return rows.every((r) => r.tenant_id === tenant) && rows.length > 0;
+      });
+    }),
+  );
+  t.ok(results.every(Boolean), 'every transaction saw exactly its tenant');
+});
