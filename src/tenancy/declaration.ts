@@ -21,6 +21,76 @@ const Link = Type.Object(
   { additionalProperties: false },
 );
 
+const FileName = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$', description: 'a file name in tenants/<slug>/' });
+
+/** One SAML identity provider, given by metadata file, by metadata URL, or by explicit fields. */
+const IdentityProvider = Type.Object(
+  {
+    entityId: Type.String({ minLength: 1, maxLength: 1024 }),
+    /** Shown on the discovery page when a tenant has several IdPs. */
+    name: Type.Optional(Localized),
+    /** Metadata XML in tenants/<slug>/. */
+    metadataFile: Type.Optional(FileName),
+    /** A metadata URL (often a federation aggregate), refreshed by a job; its signature is verified. */
+    metadataUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+    /** PEM certificate(s) in tenants/<slug>/ that sign the metadata at metadataUrl. */
+    metadataSigningCertificate: Type.Optional(FileName),
+    refreshMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 10080 })),
+    /** Explicit fields, where there is no metadata. */
+    ssoUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+    sloUrl: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+    /** PEM signing certificate file(s) of the IdP, in tenants/<slug>/. */
+    certificates: Type.Optional(Type.Array(FileName, { minItems: 1, maxItems: 4 })),
+    /** shibmd:Scope values the IdP may assert (eduPersonPrincipalName, scoped affiliation). */
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+/** A role granted when an attribute has a value: the first rules of a tenant's roles list. */
+const RoleRule = Type.Object(
+  {
+    role: Type.Union([Type.Literal('student'), Type.Literal('teacher'), Type.Literal('staff'), Type.Literal('alumni'), Type.Literal('admin')]),
+    attribute: Type.String({ minLength: 1, maxLength: 100 }),
+    /** Any of these values grants the role (for scoped attributes, the part before '@'). */
+    values: Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { minItems: 1, maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+const IdentitySchema = Type.Object(
+  {
+    providers: Type.Array(IdentityProvider, { minItems: 1, maxItems: 50 }),
+    /** IdP-initiated (unsolicited) logins; off unless the university asks for them. */
+    allowUnsolicited: Type.Optional(Type.Boolean()),
+    attributes: Type.Optional(
+      Type.Object(
+        {
+          /** SAML attribute name (urn:oid:... or friendly) -> Portique attribute name; adds to the default eduPerson/SUPANN map. */
+          map: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 500 }), Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]{0,63}$' }))),
+          /** Attributes without which a login is refused with a page naming them. */
+          required: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 30 })),
+          /** What identifies a person: an attribute (default eduPersonPrincipalName) or 'nameid' (persistent NameID). */
+          identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Extra role rules, on top of the defaults derived from eduPersonAffiliation. */
+    roles: Type.Optional(Type.Array(RoleRule, { maxItems: 100 })),
+    session: Type.Optional(
+      Type.Object(
+        {
+          idleMinutes: Type.Optional(Type.Integer({ minimum: 5, maximum: 1440 })),
+          absoluteHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 168 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const DeclarationSchema = Type.Object(
   {
     slug: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', description: 'lower-case letters, digits and dashes' }),
@@ -53,8 +123,8 @@ export const DeclarationSchema = Type.Object(
       { additionalProperties: false },
     ),
     services: Type.Array(Type.Union(SERVICE_IDS.map((id) => Type.Literal(id))), { uniqueItems: true }),
-    /** Filled by the identity service: the tenant's SAML identity providers. */
-    identity: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    /** SAML federation of the tenant (src/identity/). */
+    identity: Type.Optional(IdentitySchema),
     /** Filled by the directory service: where people and groups come from. */
     directory: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
