@@ -25,7 +25,15 @@ export interface TestPortique {
   close(): Promise<void>;
 }
 
-export async function startPortique(options: { tenantsDir?: string } = {}): Promise<TestPortique> {
+export interface StartOptions {
+  tenantsDir?: string;
+  /** Extra environment for loadConfig (e.g. METRICS_TOKEN). */
+  env?: Record<string, string>;
+  /** Register test-only routes before the app is sealed. */
+  beforeReady?: (app: FastifyInstance) => void | Promise<void>;
+}
+
+export async function startPortique(options: StartOptions = {}): Promise<TestPortique> {
   const database = await createTestDatabase();
   const [s3, smtp] = await Promise.all([startS3(), startSmtp()]);
   const tenantsDir = options.tenantsDir ?? 'tenants';
@@ -42,6 +50,7 @@ export async function startPortique(options: { tenantsDir?: string } = {}): Prom
     SMTP_URL: smtp.url,
     TENANTS_DIR: tenantsDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
   });
   await applyTenants(database.owner.db, tenantsDir);
   const registry = await createTenantRegistry(database.app);
@@ -49,6 +58,7 @@ export async function startPortique(options: { tenantsDir?: string } = {}): Prom
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
   const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer });
+  await options.beforeReady?.(app);
   await app.ready();
   return {
     app,
