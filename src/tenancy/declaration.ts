@@ -91,6 +91,23 @@ const IdentitySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Outgoing mail of the tenant (src/mail/): the declared sender and a sending rate limit. */
+const MailSchema = Type.Object(
+  {
+    from: Type.Object(
+      {
+        address: Type.String({ pattern: '^[^@\\s<>"]+@[a-z0-9.-]+$', maxLength: 254, description: 'an e-mail address' }),
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, pattern: '^[^\\r\\n<>"]+$' })),
+      },
+      { additionalProperties: false },
+    ),
+    replyTo: Type.Optional(Type.String({ pattern: '^[^@\\s<>"]+@[a-z0-9.-]+$', maxLength: 254, description: 'an e-mail address' })),
+    /** Mails sent per minute at most, across every worker (default 600). */
+    ratePerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
 export const DeclarationSchema = Type.Object(
   {
     slug: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', description: 'lower-case letters, digits and dashes' }),
@@ -125,6 +142,8 @@ export const DeclarationSchema = Type.Object(
     services: Type.Array(Type.Union(SERVICE_IDS.map((id) => Type.Literal(id))), { uniqueItems: true }),
     /** SAML federation of the tenant (src/identity/). */
     identity: Type.Optional(IdentitySchema),
+    /** Outgoing mail: sender, reply-to and rate limit (src/mail/). */
+    mail: Type.Optional(MailSchema),
     /** Filled by the directory service: where people and groups come from. */
     directory: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
