@@ -3,6 +3,7 @@
 // failure half-way leaves the registry as it was. Tenants without a file are kept: removing a
 // university is `tenants purge`, a deliberate act, never a side effect of a missing file.
 import { sql } from 'kysely';
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
 import { DeclarationError } from './declaration.js';
@@ -63,7 +64,8 @@ export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?:
 function describeUpdate(previous: Record<string, unknown>, tenant: LoadedTenant): string[] {
   const next = tenant.declaration as unknown as Record<string, unknown>;
   const keys = new Set([...Object.keys(previous), ...Object.keys(next)]);
-  const what = [...keys].filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(next[k]));
+  // jsonb does not keep key order: compare structurally.
+  const what = [...keys].filter((k) => !isDeepStrictEqual(previous[k], next[k])).sort();
   return what.length ? what : ['assets'];
 }
 

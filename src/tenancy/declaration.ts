@@ -50,7 +50,10 @@ const IdentityProvider = Type.Object(
 /** A role granted when an attribute has a value: the first rules of a tenant's roles list. */
 const RoleRule = Type.Object(
   {
-    role: Type.Union([Type.Literal('student'), Type.Literal('teacher'), Type.Literal('staff'), Type.Literal('alumni'), Type.Literal('admin')]),
+    role: Type.Union(
+      [Type.Literal('student'), Type.Literal('teacher'), Type.Literal('staff'), Type.Literal('alumni'), Type.Literal('admin')],
+      { description: 'student, teacher, staff, alumni or admin' },
+    ),
     attribute: Type.String({ minLength: 1, maxLength: 100 }),
     /** Any of these values grants the role (for scoped attributes, the part before '@'). */
     values: Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { minItems: 1, maxItems: 100 }),
@@ -113,9 +116,9 @@ export const DeclarationSchema = Type.Object(
     slug: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', description: 'lower-case letters, digits and dashes' }),
     displayName: Type.String({ minLength: 2, maxLength: 120 }),
     shortName: Type.Optional(Type.String({ minLength: 1, maxLength: 30 })),
-    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')])),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('suspended')], { description: 'active or suspended' })),
     hosts: Type.Array(Host, { minItems: 1, maxItems: 20, uniqueItems: true }),
-    defaultLocale: Type.Union([Type.Literal('fr'), Type.Literal('en')]),
+    defaultLocale: Type.Union([Type.Literal('fr'), Type.Literal('en')], { description: 'fr or en' }),
     branding: Type.Object(
       {
         logo: AssetName,
@@ -139,7 +142,7 @@ export const DeclarationSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    services: Type.Array(Type.Union(SERVICE_IDS.map((id) => Type.Literal(id))), { uniqueItems: true }),
+    services: Type.Array(Type.Union(SERVICE_IDS.map((id) => Type.Literal(id)), { description: `one of ${SERVICE_IDS.join(', ')}` }), { uniqueItems: true }),
     /** SAML federation of the tenant (src/identity/). */
     identity: Type.Optional(IdentitySchema),
     /** Outgoing mail: sender, reply-to and rate limit (src/mail/). */
@@ -159,6 +162,7 @@ export interface DeclarationProblem {
 }
 
 export class DeclarationError extends Error {
+  override readonly name = 'DeclarationError';
   constructor(readonly problems: DeclarationProblem[]) {
     super(problems.map((p) => `${p.file}: ${p.field}: ${p.reason}`).join('\n'));
   }
@@ -194,24 +198,18 @@ function fieldName(path: string): string {
   return name === '' ? '(root)' : name;
 }
 
-function explain(error: { message: string; schema: { description?: string }; value: unknown; path: string }): string {
+function explain(error: { message: string; schema: { description?: string }; value: unknown }): string {
   if (error.message.startsWith('Unexpected property')) return 'unknown key (not part of a tenant declaration)';
   if (error.message.startsWith('Expected required property')) return 'is required';
-  const hint = error.schema.description ? ` (expected ${error.schema.description})` : '';
-  return `${error.message}${hint}, got ${JSON.stringify(error.value)}`;
+  const got = `got ${JSON.stringify(error.value)}`;
+  if (error.schema.description) return `expected ${error.schema.description}, ${got}`;
+  return `${error.message.replace(/^Expected/, 'expected')}, ${got}`;
 }
 
+/** One problem per field, the first: TypeBox reports a missing field both as required and as mistyped. */
 function dedupe(problems: DeclarationProblem[]): DeclarationProblem[] {
   const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.field}|${p.reason}`;
-    // A union reports once per branch; the first message per field is the useful one.
-    if (seen.has(p.field) && p.reason.startsWith('Expected union')) return false;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    seen.add(p.field);
-    return true;
-  });
+  return problems.filter((p) => !seen.has(p.field) && seen.add(p.field));
 }
 
 const UNITS: Record<string, number> = {
