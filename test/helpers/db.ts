@@ -3,7 +3,8 @@
 import postgres from 'postgres';
 import { randomBytes } from 'node:crypto';
 import { connectDatabase, type DbHandle } from '../../src/platform/db.js';
-import { PG_ADMIN_URL, databaseUrl, templateDatabaseName } from './env.js';
+import { PG_ADMIN_URL, databaseUrl } from './env.js';
+import { ensureTemplate } from './template.js';
 
 export interface TestDatabase {
   name: string;
@@ -19,7 +20,8 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   // The creation time in the name lets an interrupted run's leftovers be recognised and dropped.
   const name = `portique_t_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
-  const template = await templateDatabaseName();
+  // Normally made by test/setup/global.ts; made here too when a file runs on its own.
+  const template = await ensureTemplate();
   const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database "${name}" template "${template}"`);
