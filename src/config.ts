@@ -22,6 +22,11 @@ export interface Config {
   readonly logLevel: string;
   /** Bearer token for /metrics; unset: only loopback callers may read it. */
   readonly metricsToken: string | undefined;
+  /**
+   * The consortium operator's console: its own host (never a tenant's) and its identity
+   * declaration file (src/identity/operator.ts). Unset: no operator console is served.
+   */
+  readonly operator: { readonly host: string; readonly declarationFile: string } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -72,6 +77,13 @@ function deepFreeze<T extends object>(o: T): T {
   return Object.freeze(o);
 }
 
+function operatorConsole(env: Env): Config['operator'] {
+  const host = env.OPERATOR_HOST?.trim().toLowerCase();
+  if (!host) return undefined;
+  if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(host)) throw new ConfigError(`OPERATOR_HOST must be a host name without port (got "${host}")`);
+  return { host, declarationFile: required(env, 'OPERATOR_DECLARATION') };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = optional(env, 'NODE_ENV', 'development');
   if (nodeEnv !== 'development' && nodeEnv !== 'test' && nodeEnv !== 'production') {
@@ -101,5 +113,6 @@ export function loadConfig(env: Env = process.env): Config {
     tenantsDir: optional(env, 'TENANTS_DIR', 'tenants'),
     logLevel: optional(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
+    operator: operatorConsole(env),
   } satisfies Config);
 }
