@@ -1,6 +1,7 @@
 // A complete Portique for one test file: its own database with the given tenants applied, real
 // Redis, S3 and SMTP, and the HTTP app built from them exactly as `serve` builds it.
 import type { FastifyInstance } from 'fastify';
+import { once } from 'node:events';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createMailer, type Mailer } from '../../src/platform/mail.js';
@@ -58,6 +59,8 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
   const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer });
+  // Like a replica behind its readiness probe: serve once Redis is connected.
+  if (queue.redis.status !== 'ready') await once(queue.redis, 'ready');
   await options.beforeReady?.(app);
   await app.ready();
   return {
