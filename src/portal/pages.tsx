@@ -5,6 +5,13 @@ export function HomePage(props: { ctx: PageContext }) {
   const { ctx } = props;
   const { t, tenant, locale } = ctx;
   const tagline = tenant.declaration.branding.tagline;
+  // Services people can open come first, so they are not lost among those still to come.
+  const services = tenant.declaration.services
+    .map((id) => {
+      const info = SERVICES[id] as { label: { fr: string; en: string }; path?: string };
+      return { id, label: locale === 'en' ? info.label.en : info.label.fr, path: info.path };
+    })
+    .sort((a, b) => Number(!a.path) - Number(!b.path));
   return (
     <Layout ctx={ctx} title={t('home.title')}>
       <section class="hero" aria-labelledby="welcome">
@@ -13,16 +20,24 @@ export function HomePage(props: { ctx: PageContext }) {
       </section>
       <h2>{t('home.services')}</h2>
       <ul class="cards">
-        {tenant.declaration.services.map((id) => {
-          const info = SERVICES[id] as { label: { fr: string; en: string }; path?: string };
-          const label = locale === 'en' ? info.label.en : info.label.fr;
-          return (
-            <li class="card">
-              <h3>{label}</h3>
-              {info.path ? <a href={info.path}>{t('home.open')}</a> : <span class="status">{t('home.soon')}</span>}
+        {services.map(({ id, label, path }) =>
+          path ? (
+            <li class="card" key={id}>
+              <h3>
+                <a href={path}>{label}</a>
+              </h3>
+              {/* The link is named by the service; this is only the visual cue. */}
+              <span class="go" aria-hidden="true">
+                {t('home.open')} →
+              </span>
             </li>
-          );
-        })}
+          ) : (
+            <li class="card card-soon" key={id}>
+              <h3>{label}</h3>
+              <span class="status">{t('home.soon')}</span>
+            </li>
+          ),
+        )}
       </ul>
     </Layout>
   );

@@ -13,8 +13,11 @@ export function ErrorPage(props: { ctx: PageContext; status: number; message: st
         <p class="code">
           {t('error.requestId')} : <code>{props.requestId}</code>
         </p>
-        <p>
-          <a href="/">{t('error.back')}</a>
+        <p class="actions">
+          <a class="button" href="/">
+            {t('error.back')}
+          </a>
+          {props.ctx.tenant.declaration.services.includes('help') && <a href="/aide">{t('help.title')}</a>}
         </p>
       </section>
     </Layout>
