@@ -25,6 +25,8 @@ export interface AppDeps {
   queue: QueueService;
   mailer: Mailer;
   metrics?: Metrics;
+  /** Where log lines go (default stdout); tests read them. */
+  logStream?: NodeJS.WritableStream;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -34,6 +36,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: {
       level: config.logLevel,
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     // Our own onResponse line carries the tenant; Fastify's would be logged before it is known.
     disableRequestLogging: true,

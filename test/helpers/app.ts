@@ -30,6 +30,8 @@ export interface StartOptions {
   tenantsDir?: string;
   /** Extra environment for loadConfig (e.g. METRICS_TOKEN). */
   env?: Record<string, string>;
+  /** Where the app's log lines go (default: none, LOG_LEVEL silent). */
+  logStream?: NodeJS.WritableStream;
   /** Register test-only routes before the app is sealed. */
   beforeReady?: (app: FastifyInstance) => void | Promise<void>;
 }
@@ -58,7 +60,7 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
   const storage = createStorage(config.s3);
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
-  const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer });
+  const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer, ...(options.logStream ? { logStream: options.logStream } : {}) });
   // Like a replica behind its readiness probe: serve once Redis is connected.
   if (queue.redis.status !== 'ready') await once(queue.redis, 'ready');
   await options.beforeReady?.(app);
