@@ -39,4 +39,5 @@ cat >&2 <<TXT
   Health               http://localhost:3000/readyz
 
 TXT
-bin/portique serve
+# JSON log lines, made readable for a person (production keeps raw JSON for the collector).
+bin/portique serve | npx pino-pretty --singleLine --translateTime 'HH:MM:ss' --ignore pid,hostname

@@ -1,6 +1,6 @@
 // buildApp(deps): the HTTP application, wired from the dependencies it is given (never from
 // module-level singletons), so tests and roles build exactly what they need.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { randomUUID } from 'node:crypto';
@@ -39,7 +39,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     // Our own onResponse line carries the tenant; Fastify's would be logged before it is known.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     trustProxy: config.http.trustProxy,
     bodyLimit: 1024 * 1024,
