@@ -20,8 +20,8 @@ trap 'exit 130' INT TERM
 wait_port() { for _ in $(seq 1 60); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.5; done; say "nothing answers on port $1"; exit 1; }
 
 say "starting the local S3 server (port 9000) and the mail catcher (SMTP 1025, web 1080)"
-npx tsx infra/s3-server.ts >.dev/logs/s3.log 2>&1 & pids+=($!)
-npx maildev --smtp 1025 --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --mail-directory .dev/mail >.dev/logs/mail.log 2>&1 & pids+=($!)
+node --import tsx infra/s3-server.ts >.dev/logs/s3.log 2>&1 & pids+=($!)
+node node_modules/maildev/dist/bin/maildev.js --smtp 1025 --web 1080 --ip 127.0.0.1 --web-ip 127.0.0.1 --mail-directory .dev/mail >.dev/logs/mail.log 2>&1 & pids+=($!)
 wait_port 9000
 wait_port 1025
 
