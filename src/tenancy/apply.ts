@@ -1,7 +1,7 @@
 // `portique tenants apply [--dry-run]`: makes the registry match tenants/. Everything is
 // validated first; on any problem nothing is written. The write is one transaction, so a
 // failure half-way leaves the registry as it was. Tenants without a file are kept: removing a
-// university is `tenants purge`, a deliberate act, never a side effect of a missing file.
+// university is a deliberate act of its own, never a side effect of a missing file.
 import { sql } from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db.js';

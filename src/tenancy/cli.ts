@@ -12,7 +12,7 @@ export function describeChanges({ changes, dryRun }: ApplyResult): string {
       case 'unchanged':
         return `  ${c.slug} unchanged`;
       case 'undeclared':
-        return `! ${c.slug} has no declaration file; kept (remove it with \`tenants purge\`)`;
+        return `! ${c.slug} has no declaration file; kept as it is (offboarding a university is a deliberate step of its own)`;
     }
   });
   const changed = changes.filter((c) => c.kind === 'create' || c.kind === 'update').length;
