@@ -1,4 +1,5 @@
 // CLI entry: `portique <role>`. One code base, several roles (DESIGN.md).
+import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { connectDatabase } from './platform/db.js';
@@ -6,6 +7,7 @@ import { createMailer } from './platform/mail.js';
 import { migrate } from './platform/migrate.js';
 import { createQueueService } from './platform/queue.js';
 import { createStorage } from './platform/storage.js';
+import { startJobWorker } from './jobs/worker.js';
 import { applyTenants } from './tenancy/apply.js';
 import { DeclarationError } from './tenancy/declaration.js';
 import { createTenantRegistry } from './tenancy/registry.js';
@@ -48,6 +50,36 @@ async function serve(config: Config): Promise<void> {
   await app.listen({ host: config.http.host, port: config.http.port });
 }
 
+async function worker(config: Config): Promise<void> {
+  const log = pino({ level: config.logLevel, name: 'portique-worker' });
+  const database = connectDatabase(config.databaseUrl, { name: 'portique-worker' });
+  const queue = createQueueService(config.redisUrl);
+  const mailer = createMailer(config.smtp.url);
+  const registry = await createTenantRegistry(database, { onReloadError: (e) => log.error({ err: e }, 'tenant registry reload failed') });
+  const closeAll = async () => {
+    await registry.close();
+    await Promise.allSettled([queue.close(), database.close()]);
+    mailer.close();
+  };
+  const jobs = await startJobWorker({ config, database, registry, mailer }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
+    await closeAll();
+    throw error;
+  });
+  let closing = false;
+  // SIGTERM (a deploy, a scale-down): take no new job, let the running ones finish (25 s, inside
+  // Kubernetes' default 30 s grace); what is still running then is released by its lock expiry.
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'worker stopping');
+    await jobs.close(25_000);
+    await closeAll();
+    log.info('worker stopped');
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (!command || command === '--help' || command === 'help') {
@@ -58,6 +90,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       await serve(config);
+      return -1; // keeps running
+    case 'worker':
+      await worker(config);
       return -1; // keeps running
     case 'migrate': {
       const { applied } = await migrate(ownerUrl(config), config.databaseUrl);

@@ -59,6 +59,16 @@ export interface GroupMembersTable {
   role: Generated<'owner' | 'member'>;
 }
 
+export interface MailDeliveriesTable {
+  tenant_id: string;
+  key: string;
+  message_id: string;
+  status: 'sending' | 'sent';
+  claim: string | null;
+  claimed_at: Timestamp;
+  sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_hosts: TenantHostsTable;
@@ -66,4 +76,5 @@ export interface Database {
   people: PeopleTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  mail_deliveries: MailDeliveriesTable;
 }

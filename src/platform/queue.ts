@@ -5,22 +5,26 @@ import { Redis } from 'ioredis';
 
 export interface QueueService {
   readonly redis: Redis;
+  /** Key prefix of every queue (BullMQ's `prefix`); tests use their own so files never share jobs. */
+  readonly prefix: string;
   queue(name: string): Queue;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createQueueService(redisUrl: string): QueueService {
+export function createQueueService(redisUrl: string, options: { prefix?: string } = {}): QueueService {
+  const prefix = options.prefix ?? 'portique';
   // Commands fail fast while Redis is down instead of piling up, so HTTP answers 503 quickly.
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis.on('error', () => {}); // reported by ping() and by the callers' own errors
   const queues = new Map<string, Queue>();
   return {
     redis,
+    prefix,
     queue(name) {
       let q = queues.get(name);
       if (!q) {
-        q = new Queue(name, { connection: redis });
+        q = new Queue(name, { connection: redis, prefix });
         queues.set(name, q);
       }
       return q;

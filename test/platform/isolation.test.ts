@@ -22,6 +22,9 @@ const B = tenants.find((x) => x.slug === 'sud')!.id;
 for (const tenant of [A, B]) {
   const person = await insertPerson(database.app, tenant);
   await insertGroup(database.app, tenant, [person]);
+  await database.app.withTenant(tenant, (trx) =>
+    trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),
+  );
 }
 
 const raw = postgres(database.appUrl, { max: 1, onnotice: () => {} });

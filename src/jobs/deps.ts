@@ -1,0 +1,15 @@
+// What a job handler may use. The worker role wires it; tests wire their own.
+import type { Config } from '../config.js';
+import type { DbHandle } from '../platform/db.js';
+import { defineJob as defineJobWith } from '../platform/jobs/definition.js';
+import type { Mailer } from '../platform/mail.js';
+import type { TenantRegistry } from '../tenancy/registry.js';
+
+export interface JobDeps {
+  config: Pick<Config, 'env' | 'http'>;
+  database: DbHandle;
+  registry: TenantRegistry;
+  mailer: Mailer;
+}
+
+export const defineJob = defineJobWith<JobDeps>();

@@ -1,0 +1,18 @@
+// Recurring jobs, declared once here. Each is installed in every tenant's queues as a BullMQ job
+// scheduler under a fixed id: installing it again (every worker does at start) changes nothing,
+// and BullMQ creates exactly one job per iteration however many workers run.
+import type { JobName } from './registry.js';
+
+export interface Schedule {
+  /** The scheduler id, also the job name's owner: stable, or the schedule is duplicated. */
+  id: string;
+  job: JobName;
+  /** A cron pattern (with tz) or a period in ms. */
+  pattern?: string;
+  tz?: string;
+  every?: number;
+}
+
+export const SCHEDULES: readonly Schedule[] = [
+  { id: 'mail.purge-deliveries', job: 'mail.purge-deliveries', pattern: '17 3 * * *', tz: 'Europe/Paris' },
+];
