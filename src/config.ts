@@ -27,6 +27,8 @@ export interface Config {
    * declaration file (src/identity/operator.ts). Unset: no operator console is served.
    */
   readonly operator: { readonly host: string; readonly declarationFile: string } | undefined;
+  /** Encrypts the per-tenant SAML SP private keys at rest (SAML_KEY_SECRET); required to serve SAML logins. */
+  readonly samlKeySecret: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +86,13 @@ function operatorConsole(env: Env): Config['operator'] {
   return { host, declarationFile: required(env, 'OPERATOR_DECLARATION') };
 }
 
+function samlKeySecret(env: Env): string | undefined {
+  const value = env.SAML_KEY_SECRET?.trim();
+  if (!value) return undefined;
+  if (value.length < 32) throw new ConfigError('SAML_KEY_SECRET must be at least 32 characters (e.g. `openssl rand -base64 32`)');
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = optional(env, 'NODE_ENV', 'development');
   if (nodeEnv !== 'development' && nodeEnv !== 'test' && nodeEnv !== 'production') {
@@ -114,5 +123,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: optional(env, 'LOG_LEVEL', nodeEnv === 'test' ? 'silent' : 'info'),
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     operator: operatorConsole(env),
+    samlKeySecret: samlKeySecret(env),
   } satisfies Config);
 }
