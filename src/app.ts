@@ -11,6 +11,9 @@ import { createMetrics, type Metrics } from './platform/metrics.js';
 import { probesPlugin } from './platform/probes.js';
 import type { QueueService } from './platform/queue.js';
 import type { Storage } from './platform/storage.js';
+import { loadOperatorDeclaration } from './identity/operator.js';
+import { createIdentity, identityPlugin } from './identity/plugin.js';
+import { operatorRoutes } from './operator/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { tenancyPlugin } from './tenancy/plugin.js';
 import type { TenantRegistry } from './tenancy/registry.js';
@@ -70,9 +73,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(webPlugin, { production: config.env === 'production' });
-  await app.register(tenancyPlugin, { registry, onUnknownHost: unknownHost, onSuspended: maintenance });
+  const operator = config.operator && (await loadOperatorDeclaration(config.operator.declarationFile, config.operator.host));
+  await app.register(tenancyPlugin, { registry, onUnknownHost: unknownHost, onSuspended: maintenance, operatorHost: operator?.host });
+  // Sessions, CSRF and roles (src/identity/): app.identity is what the SAML routes call.
+  await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator }) });
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
+  if (operator) await app.register(operatorRoutes, { operator, identity: app.identity, registry });
   return app;
 }

@@ -41,6 +41,11 @@ export interface PeopleTable {
   status: Generated<'active' | 'deactivated'>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  name_id: string | null;
+  idp_entity_id: string | null;
+  attributes: ColumnType<Record<string, string[]>, Record<string, string[]> | undefined, Record<string, string[]>>;
+  roles: ColumnType<string[], string[] | undefined, string[]>;
+  last_login_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface GroupsTable {

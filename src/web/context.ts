@@ -14,5 +14,7 @@ export function localeOf(request: FastifyRequest): Locale {
 
 export function pageContext(request: FastifyRequest): PageContext {
   const locale = localeOf(request);
-  return { tenant: request.tenant, locale, t: translator(locale), path: request.url.split('?')[0] ?? '/' };
+  const session = request.session;
+  const user = session ? { displayName: session.displayName, csrfToken: session.csrfToken } : undefined;
+  return { tenant: request.tenant, locale, t: translator(locale), path: request.url.split('?')[0] ?? '/', user };
 }

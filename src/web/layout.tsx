@@ -11,7 +11,26 @@ export interface PageContext {
   readonly t: Translate;
   /** The path of the current page, to mark the current navigation entry. */
   readonly path: string;
+  /** The logged-in person (src/identity/), absent when logged out. */
+  readonly user?: PageUser;
 }
+
+export interface PageUser {
+  readonly displayName: string;
+  /** The session's CSRF token: every state-changing form carries it (CsrfField). */
+  readonly csrfToken: string;
+}
+
+/** The form field name the CSRF check (src/identity/csrf.ts) reads. */
+export const CSRF_FIELD = '_csrf';
+
+/** The hidden CSRF field every POST form of a logged-in page must contain. */
+export function CsrfField(props: { ctx: PageContext }) {
+  return props.ctx.user ? <input type="hidden" name={CSRF_FIELD} value={props.ctx.user.csrfToken} /> : null;
+}
+
+/** The login route (src/identity/saml/), back to `path` afterwards. */
+export const loginHref = (path: string) => `/connexion?retour=${encodeURIComponent(path)}`;
 
 /** Enabled services that are built, in the tenant's order. */
 export function navigableServices(tenant: Tenant): { id: ServiceId; path: string; label: string; labelEn: string }[] {
@@ -22,7 +41,7 @@ export function navigableServices(tenant: Tenant): { id: ServiceId; path: string
 }
 
 export function Layout(props: { ctx: PageContext; title: string; children: ComponentChildren }) {
-  const { tenant, locale, t, path } = props.ctx;
+  const { tenant, locale, t, path, user } = props.ctx;
   const { branding } = tenant.declaration;
   const nav = [{ path: '/', label: t('nav.home') }, ...navigableServices(tenant).map((s) => ({ path: s.path, label: locale === 'en' ? s.labelEn : s.label }))];
   const otherLocale: Locale = locale === 'fr' ? 'en' : 'fr';
@@ -35,6 +54,7 @@ export function Layout(props: { ctx: PageContext; title: string; children: Compo
         {branding.favicon && <link rel="icon" href={`/branding/${branding.favicon}`} />}
         <link rel="stylesheet" href="/static/portique.css" />
         <style dangerouslySetInnerHTML={{ __html: themeCss(branding) }} />
+        {user && <meta name="csrf-token" content={user.csrfToken} />}
       </head>
       <body>
         <a class="skip-link" href="#main">
@@ -56,6 +76,20 @@ export function Layout(props: { ctx: PageContext; title: string; children: Compo
               ))}
             </ul>
           </nav>
+          <div class="header-actions">
+            {user ? (
+              <>
+                <span class="user-name">{user.displayName}</span>
+                <a href="/mes-sessions">{t('account.sessions')}</a>
+                <form method="post" action="/deconnexion" class="inline-form">
+                  <CsrfField ctx={props.ctx} />
+                  <button type="submit">{t('logout')}</button>
+                </form>
+              </>
+            ) : (
+              <a href={loginHref(path)}>{t('login')}</a>
+            )}
+          </div>
         </header>
         <main id="main" class="site-main" tabIndex={-1}>
           {props.children}

@@ -42,7 +42,12 @@ export function maintenance(request: FastifyRequest, reply: FastifyReply): Fasti
 
 function sendError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   if (wantsJson(request) || !request.tenant) {
-    if (!request.tenant && !wantsJson(request)) return unknownHost(request, reply);
+    if (!request.tenant && !wantsJson(request)) {
+      if (!request.onOperatorHost) return unknownHost(request, reply);
+      // The operator console belongs to no tenant: a plain page, with the real status.
+      const title = `${translator(localeOf(request))('error.title')} ${status}`;
+      return sendPage(reply, <PlainMessagePage lang={localeOf(request)} title={title} message={message} requestId={request.id} />, status);
+    }
     return reply.status(status).send({ error: { code, message, requestId: request.id } });
   }
   try {

@@ -1,0 +1,57 @@
+// Just-in-time provisioning: the first login creates the person in the tenant's directory, later
+// logins update what the IdP asserts. A person is (tenant, external_id); a deactivated person is
+// neither updated nor let in.
+import { sql } from 'kysely';
+import type { DbHandle } from '../platform/db.js';
+import { newId } from '../platform/ids.js';
+import type { LoginProfile } from './attributes.js';
+import type { Role } from './roles.js';
+
+export interface ProvisionInput {
+  readonly tenantId: string;
+  readonly profile: LoginProfile;
+  readonly roles: readonly Role[];
+  readonly attributes: Record<string, string[]>;
+  readonly nameId: string;
+  readonly idpEntityId: string;
+}
+
+export type ProvisionResult =
+  | { readonly status: 'active'; readonly personId: string; readonly created: boolean }
+  | { readonly status: 'deactivated'; readonly personId: string };
+
+export async function provisionPerson(database: DbHandle, input: ProvisionInput): Promise<ProvisionResult> {
+  const { tenantId, profile } = input;
+  const fields = {
+    display_name: profile.displayName,
+    given_name: profile.givenName,
+    family_name: profile.familyName,
+    mail: profile.mail,
+    affiliations: profile.affiliations,
+    attributes: input.attributes,
+    roles: [...input.roles],
+    name_id: input.nameId.slice(0, 1000),
+    idp_entity_id: input.idpEntityId,
+    last_login_at: sql<Date>`now()` as never,
+    updated_at: sql<Date>`now()` as never,
+  };
+  return database.withTenant(tenantId, async (trx) => {
+    const id = newId();
+    // One statement, so two first logins at once cannot create the person twice. The update
+    // is skipped for a deactivated person, who then comes back with no row.
+    const row = await trx
+      .insertInto('people')
+      .values({ tenant_id: tenantId, id, external_id: profile.externalId, ...fields })
+      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doUpdateSet(fields).where('people.status', '=', 'active'))
+      .returning(['id', sql<boolean>`xmax = 0`.as('created')])
+      .executeTakeFirst();
+    if (row) return { status: 'active', personId: row.id, created: row.created };
+    const existing = await trx
+      .selectFrom('people')
+      .select(['id', 'status'])
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', profile.externalId)
+      .executeTakeFirstOrThrow();
+    return { status: 'deactivated', personId: existing.id };
+  });
+}
