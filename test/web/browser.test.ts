@@ -33,20 +33,19 @@ function rgb(hex: string): string {
 const computed = (page: Page, selector: string, property: string) =>
   page.evaluate<string>(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).${property}`);
 
-async function axeProblems(page: Page): Promise<string[]> {
+async function checkAxe(t: Test, page: Page, what: string) {
   // bypassCSP on the context lets this inline script in despite the page's script-src 'self'.
   await page.addScriptTag({ content: AXE_SOURCE });
   const results = await page.evaluate<AxeResults>(`axe.run(document, ${JSON.stringify(AXE_OPTIONS)})`);
-  return results.violations
+  t.ok(results.passes.length > 0, `axe ran its WCAG 2.1 A/AA rules on ${what}`);
+  const problems = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`);
-}
-
-async function checkAxe(t: Test, page: Page, what: string) {
-  const problems = await axeProblems(page);
   if (problems.length > 0) t.comment(`axe on ${what}:\n${problems.join('\n')}`);
   t.same(problems, [], `no serious or critical accessibility violation on ${what}`);
 }
+
+const left = async (page: Page, selector: string) => Math.round((await page.locator(selector).first().boundingBox())?.x ?? -1);
 
 async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; viewport: number }> {
   return page.evaluate<{ scrollWidth: number; viewport: number }>(
@@ -104,6 +103,11 @@ for (const slug of ['nord', 'sud']) {
       `(() => { const img = document.querySelector('.brand-logo'); return { complete: img.complete, naturalWidth: img.naturalWidth }; })()`,
     );
     t.ok(logo.complete && logo.naturalWidth > 0, `the logo loads (naturalWidth ${logo.naturalWidth})`);
+    // The brand colours of a tenant may be close: the current entry must show by more than colour.
+    t.equal(await computed(page, '.site-nav a[aria-current="page"]', 'textDecorationLine'), 'underline', 'current entry underlined');
+    const brandLeft = await left(page, '.brand');
+    t.equal(brandLeft, await left(page, 'main h2'), 'header lines up with the content');
+    t.equal(brandLeft, await left(page, '.site-footer a'), 'footer lines up with the content');
 
     await page.screenshot({ path: `${SCREENSHOTS}/${slug}-desktop.png`, fullPage: true });
 
@@ -112,6 +116,15 @@ for (const slug of ['nord', 'sud']) {
     const skip = await page.locator('.skip-link').boundingBox();
     t.ok(skip && skip.x >= 0 && skip.y >= 0, 'the focused skip link is on screen');
     await checkAxe(t, page, `${slug} home`);
+
+    // A service card is one link named by the service, and the whole card opens it.
+    const card = page.locator('.card', { has: page.getByRole('link', { name: 'Aide', exact: true }) });
+    t.equal(await card.count(), 1, 'the help card is a link named "Aide"');
+    const box = await card.boundingBox();
+    t.ok(box, 'the help card is shown');
+    if (box) await page.mouse.click(box.x + box.width - 8, box.y + box.height - 8);
+    await page.waitForURL(`${origin}/aide`, { timeout: 10_000 }).catch(() => undefined);
+    t.equal(page.url(), `${origin}/aide`, 'a click anywhere on the card opens the service');
   });
 
   t.test(`${slug}: home page on a phone`, async (t) => {
@@ -126,6 +139,11 @@ for (const slug of ['nord', 'sud']) {
     t.equal(await computed(page, '.site-header', 'backgroundColor'), rgb(primary));
     await page.screenshot({ path: `${SCREENSHOTS}/${slug}-phone.png`, fullPage: true });
     await checkAxe(t, page, `${slug} home on a phone`);
+
+    await page.goto(`${origin}/nope`);
+    const onError = await noHorizontalScroll(page);
+    t.ok(onError.scrollWidth <= onError.viewport, `no horizontal scroll on the error page (${onError.scrollWidth}px)`);
+    await page.screenshot({ path: `${SCREENSHOTS}/${slug}-404-phone.png`, fullPage: true });
   });
 
   t.test(`${slug}: help, error page and English`, async (t) => {
@@ -141,6 +159,7 @@ for (const slug of ['nord', 'sud']) {
     t.equal((await page.textContent('h1'))?.trim(), 'Erreur 404');
     t.equal(await computed(page, '.site-header', 'backgroundColor'), rgb(primary), 'the error page keeps the branding');
     t.match(await page.textContent('main'), /Cette page n.existe pas/);
+    t.equal(await page.locator('main a[href="/"]').count(), 1, 'the error page offers the way back home');
     await page.screenshot({ path: `${SCREENSHOTS}/${slug}-404.png`, fullPage: true });
     await checkAxe(t, page, `${slug} 404 page`);
 
