@@ -35,7 +35,8 @@ export interface JobWorker {
 
 export async function startJobWorker(deps: JobDeps, options: JobWorkerOptions): Promise<JobWorker> {
   const { log, queues } = options;
-  const probe = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  const probe = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  probe.on('error', () => {}); // connect() rejects with it
   try {
     await probe.connect();
     await assertNoEviction(probe);
