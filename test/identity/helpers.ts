@@ -88,7 +88,11 @@ export function loginRoute(app: FastifyInstance): void {
   // Like the ACS, a cross-site protocol endpoint: no CSRF token.
   app.post('/test/login', { config: { csrf: false } }, handler);
   app.post('/test/login', { config: { csrf: false, operator: true }, constraints: { host: operatorHostConstraint(OPERATOR_HOST) } }, handler);
-  app.post('/test/change', async (request) => ({ changed: true, person: request.session?.personId ?? null }));
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/test/change',
+    handler: async (request) => ({ changed: true, person: request.session?.personId ?? null }),
+  });
 }
 
 export { OPERATOR_REALM_ID };
