@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { DbHandle } from '../../src/platform/db.js';
 import { createMailer, type Mailer } from '../../src/platform/mail.js';
 import { createQueueService, type QueueService } from '../../src/platform/queue.js';
 import { createStorage, type Storage } from '../../src/platform/storage.js';
@@ -32,8 +33,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Where the app's log lines go (default: none, LOG_LEVEL silent). */
   logStream?: NodeJS.WritableStream;
-  /** Register test-only routes before the app is sealed. */
-  beforeReady?: (app: FastifyInstance) => void | Promise<void>;
+  /** Register test-only routes before the app is sealed (with the dependencies the app was built from). */
+  beforeReady?: (app: FastifyInstance, deps: { database: DbHandle; queue: QueueService; config: Config }) => void | Promise<void>;
 }
 
 export async function startPortique(options: StartOptions = {}): Promise<TestPortique> {
@@ -63,7 +64,7 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
   const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer, ...(options.logStream ? { logStream: options.logStream } : {}) });
   // Like a replica behind its readiness probe: serve once Redis is connected.
   if (queue.redis.status !== 'ready') await once(queue.redis, 'ready');
-  await options.beforeReady?.(app);
+  await options.beforeReady?.(app, { database: database.app, queue, config });
   await app.ready();
   return {
     app,
