@@ -24,6 +24,7 @@ export interface JobWorkerOptions {
   /** How often the registry is checked for added or removed tenants. */
   tenantPollMs?: number;
   lockDurationMs?: number;
+  stalledIntervalMs?: number;
 }
 
 export interface JobWorker {
@@ -52,6 +53,7 @@ export async function startJobWorker(deps: JobDeps, options: JobWorkerOptions): 
     deps,
     log,
     ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
   const schedules = options.schedules ?? SCHEDULES;
   const scheduled = new Set<string>();

@@ -25,6 +25,7 @@ export function createQueueService(redisUrl: string, options: { prefix?: string 
       let q = queues.get(name);
       if (!q) {
         q = new Queue(name, { connection: redis, prefix });
+        q.on('error', () => {}); // connection errors reach the callers as rejected commands
         queues.set(name, q);
       }
       return q;

@@ -27,6 +27,8 @@ export interface JobRunnerOptions<D> {
   log: Logger;
   /** How long a job's lock lasts without renewal; a dead worker's jobs come back after this. */
   lockDurationMs?: number;
+  /** How often each worker looks for jobs whose lock expired (default: BullMQ's 30 s). */
+  stalledIntervalMs?: number;
   watchdogMs?: number;
 }
 
@@ -75,6 +77,7 @@ export function createJobRunner<D>(options: JobRunnerOptions<D>): JobRunner {
       concurrency: spec.concurrency,
       ...(spec.limiter ? { limiter: spec.limiter } : {}),
       lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
       // A job whose worker vanished (crash, Redis restart mid-job) comes back this many times
       // before it is failed; idempotent handlers make the re-run harmless.
       maxStalledCount: 5,
