@@ -1,0 +1,17 @@
+declare module 'xml-encryption' {
+  export interface DecryptOptions {
+    key: string | Buffer;
+    disallowDecryptionWithInsecureAlgorithm?: boolean;
+    warnInsecureAlgorithm?: boolean;
+  }
+  export interface EncryptOptions {
+    rsa_pub: string | Buffer;
+    pem: string | Buffer;
+    encryptionAlgorithm: string;
+    keyEncryptionAlgorithm: string;
+    disallowEncryptionWithInsecureAlgorithm?: boolean;
+    warnInsecureAlgorithm?: boolean;
+  }
+  export function decrypt(xml: string | object, options: DecryptOptions, callback: (error: Error | null, result: string) => void): void;
+  export function encrypt(content: string, options: EncryptOptions, callback: (error: Error | null, result: string) => void): void;
+}

@@ -1,0 +1,46 @@
+// The discovery page: which IdP, when a tenant has several. Works without JavaScript (the search
+// is a GET form filtered on the server).
+import type { PageContext } from '../../web/layout.js';
+import { Layout } from '../../web/layout.js';
+import type { IdpConfig } from './idp.js';
+import { samlText } from './messages.js';
+
+export function DiscoveryPage(props: { ctx: PageContext; idps: readonly IdpConfig[]; query: string; last: IdpConfig | undefined; returnTo: string }) {
+  const { ctx, query, last, returnTo } = props;
+  const s = (key: Parameters<typeof samlText>[1], params?: Record<string, string>) => samlText(ctx.locale, key, params);
+  const label = (idp: IdpConfig) => (ctx.locale === 'en' && idp.name.en) || idp.name.fr;
+  const link = (idp: IdpConfig) => `/connexion?idp=${encodeURIComponent(idp.entityId)}&retour=${encodeURIComponent(returnTo)}`;
+  const needle = query.trim().toLocaleLowerCase('fr');
+  const shown = props.idps.filter((i) => !needle || `${i.name.fr} ${i.name.en ?? ''} ${i.entityId}`.toLocaleLowerCase('fr').includes(needle));
+  return (
+    <Layout ctx={ctx} title={s('discovery.title')}>
+      <section class="discovery">
+        <h1>{s('discovery.title')}</h1>
+        <p class="lead">{s('discovery.intro')}</p>
+        {last && (
+          <p class="discovery-last">
+            {s('discovery.last')} : <a href={link(last)}>{label(last)}</a>
+          </p>
+        )}
+        <form method="get" action="/connexion" role="search">
+          <input type="hidden" name="retour" value={returnTo} />
+          <label for="idp-search">{s('discovery.search')}</label>{' '}
+          <input id="idp-search" name="q" type="search" value={query} autocomplete="organization" />{' '}
+          <button type="submit">{s('discovery.submit')}</button>
+        </form>
+        <h2>{s('discovery.all')}</h2>
+        {shown.length === 0 ? (
+          <p>{s('discovery.none', { q: query })}</p>
+        ) : (
+          <ul class="discovery-list">
+            {shown.map((idp) => (
+              <li>
+                <a href={link(idp)}>{label(idp)}</a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </Layout>
+  );
+}
