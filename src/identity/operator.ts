@@ -9,6 +9,10 @@
 //     providers: [{ entityId: https://idp.consortium.example/idp, metadataFile: idp.xml }]
 //   operators:                # identifiers (eduPersonPrincipalName by default) who are operators
 //     - alice@consortium.example
+//   serviceProvider: { privateKey: sp-key.pem, certificate: sp-cert.pem }   # mounted secret
+//
+// The IdPs are declared as a tenant's are, by metadataFile (next to this file) or explicit
+// fields; not by metadataUrl, whose fetched copies are tenant rows.
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { readFile } from 'node:fs/promises';
@@ -20,6 +24,7 @@ import { DeclarationSchema } from '../tenancy/declaration.js';
 export const OPERATOR_REALM_ID = '00000000-0000-0000-0000-000000000000';
 
 const IdentitySchema = DeclarationSchema.properties.identity;
+const FileName = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$', description: 'a file name next to the declaration' });
 
 const OperatorDeclarationSchema = Type.Object(
   {
@@ -27,6 +32,22 @@ const OperatorDeclarationSchema = Type.Object(
     defaultLocale: Type.Optional(Type.Union([Type.Literal('fr'), Type.Literal('en')])),
     identity: IdentitySchema,
     operators: Type.Array(Type.String({ minLength: 1, maxLength: 500 }), { minItems: 1, maxItems: 200, uniqueItems: true }),
+    /**
+     * The console's SP key pair: PEM files next to this file (a mounted secret, never in git),
+     * optionally a next pair published ahead of a rollover. Required in production; elsewhere a
+     * pair is generated at start when absent.
+     */
+    serviceProvider: Type.Optional(
+      Type.Object(
+        {
+          privateKey: FileName,
+          certificate: FileName,
+          nextPrivateKey: Type.Optional(FileName),
+          nextCertificate: Type.Optional(FileName),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
