@@ -1,7 +1,7 @@
 // SAML login through the real HTTP endpoints: /connexion -> AuthnRequest -> IdP response signed
 // by a test key -> /saml/acs -> VerifiedLogin. Then every attack the issue lists, each refused
 // with a 4xx branded page and no login.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { generateKeyAndCertificate } from '../../src/identity/saml/certificate.js';
 import { buildAssertion, buildResponse, newSamlId, type ResponseOptions, type TestIdp } from '../../infra/dev-idp/idp.js';
 import { startSamlHarness } from './saml-harness.js';
@@ -42,17 +42,13 @@ function loginOf(res: { statusCode: number; body: string }) {
   return res.statusCode === 200 ? (JSON.parse(res.body) as { login: Record<string, unknown> }).login : undefined;
 }
 
-async function refused(t: Tap.Test, res: { statusCode: number; body: string; headers: Record<string, unknown> }, pattern?: RegExp) {
+async function refused(t: Test, res: { statusCode: number; body: string; headers: Record<string, unknown> }, pattern?: RegExp) {
   t.ok(res.statusCode >= 400 && res.statusCode < 500, `refused with a 4xx (got ${res.statusCode})`);
   t.match(String(res.headers['content-type']), /text\/html/, 'as a page');
   t.match(res.body, /Université nord|Université sud/, 'branded');
   t.notMatch(res.body, /at .*\.ts:\d+|Error: /, 'no stack trace');
   t.notMatch(res.body, /"login"/, 'no login');
   if (pattern) t.match(res.body, pattern);
-}
-type Tap = typeof t;
-declare namespace Tap {
-  type Test = typeof t;
 }
 
 t.test('round trip: login redirect, signed assertion, VerifiedLogin with mapped attributes', async (t) => {
