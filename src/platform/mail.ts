@@ -9,7 +9,13 @@ export interface Mailer {
 }
 
 export function createMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl, {
+  // Pooled: a worker sending a burst reuses a few open SMTP connections instead of one
+  // connection (and TLS handshake) per message (bench/jobs.ts: mail-throughput).
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    pool: true,
+    maxConnections: 4,
+    maxMessages: 100,
     connectionTimeout: 5000,
     greetingTimeout: 5000,
     socketTimeout: 30000,

@@ -33,11 +33,13 @@ export interface JobsHarness {
 
 export const testLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export async function startJobsHarness(options: { redisUrl?: string; backoffMs?: number; smtp?: TestSmtp } = {}): Promise<JobsHarness> {
+export async function startJobsHarness(
+  options: { redisUrl?: string; backoffMs?: number; smtp?: TestSmtp; tenantsDir?: string } = {},
+): Promise<JobsHarness> {
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const prefix = `ptest-${randomBytes(4).toString('hex')}`;
   const database = await createTestDatabase();
-  await applyTenants(database.owner.db, 'tenants');
+  await applyTenants(database.owner.db, options.tenantsDir ?? 'tenants');
   const registry = await createTenantRegistry(database.app, { listen: false });
   const smtp = options.smtp ?? (await startSmtp());
   const mailer = createMailer(smtp.url);
