@@ -14,6 +14,7 @@ import type { Storage } from './platform/storage.js';
 import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
 import { operatorRoutes } from './operator/routes.js';
+import { operatorSamlRoutes } from './operator/saml.js';
 import { portalRoutes } from './portal/routes.js';
 import { tenancyPlugin } from './tenancy/plugin.js';
 import type { TenantRegistry } from './tenancy/registry.js';
@@ -80,6 +81,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
-  if (operator) await app.register(operatorRoutes, { operator, identity: app.identity, registry });
+  if (operator) {
+    await app.register(operatorRoutes, { operator, identity: app.identity, registry });
+    // The console's own SAML SP (the tenant SAML routes, given the console as a tenant-like value).
+    const saml = { database, redis: queue.redis, production: config.env === 'production', port: config.http.port };
+    await app.register(operatorSamlRoutes, { ...saml, operator, handover: app.identity });
+  }
   return app;
 }

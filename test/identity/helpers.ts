@@ -43,9 +43,10 @@ export async function identityTenantsDir(extra: { nord?: object; sud?: object } 
 }
 
 /** The operator declaration file for tests. */
-export async function operatorDeclarationFile(): Promise<string> {
+export async function operatorDeclarationFile(idpMetadataXml?: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'portique-operator-'));
   const file = join(dir, 'operator.yaml');
+  if (idpMetadataXml) await writeFile(join(dir, 'idp-metadata.xml'), idpMetadataXml);
   await writeFile(
     file,
     [
@@ -53,6 +54,7 @@ export async function operatorDeclarationFile(): Promise<string> {
       'identity:',
       '  providers:',
       `    - entityId: ${OPERATOR_IDP}`,
+      ...(idpMetadataXml ? ['      metadataFile: idp-metadata.xml'] : []),
       '  session: { idleMinutes: 15, absoluteHours: 8 }',
       'operators:',
       '  - alice@consortium.example',
