@@ -25,6 +25,13 @@ node node_modules/maildev/dist/bin/maildev.js --smtp 1025 --web 1080 --ip 127.0.
 wait_port 9000
 wait_port 1025
 
+say "starting the development IdP (http://localhost:4000; demo accounts on its login page)"
+node --import tsx infra/dev-idp/server.ts >.dev/logs/dev-idp.log 2>&1 & pids+=($!)
+wait_port 4000
+# SP private keys are encrypted at rest with this secret: generated once per machine, never in git.
+[ -s .dev/saml-key-secret ] || node -e "console.log(require('crypto').randomBytes(32).toString('base64'))" >.dev/saml-key-secret
+export SAML_KEY_SECRET="$(cat .dev/saml-key-secret)"
+
 say "migrating the database"
 bin/portique migrate
 say "applying tenants/"
@@ -36,6 +43,7 @@ cat >&2 <<TXT
   Université du Nord   http://nord.localhost:3000
   Université du Sud    http://sud.localhost:3000
   Mail catcher         http://localhost:1080
+  Development IdP      http://localhost:4000 (demo accounts: student, teacher, staff, admin)
   Health               http://localhost:3000/readyz
 
 TXT
