@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { randomUUID } from 'node:crypto';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { DbHandle } from './platform/db.js';
 import type { Mailer } from './platform/mail.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
@@ -15,6 +15,7 @@ import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
 import { operatorRoutes } from './operator/routes.js';
 import { operatorSamlRoutes } from './operator/saml.js';
+import { samlRoutes, type SamlHandover } from './identity/saml/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { tenancyPlugin } from './tenancy/plugin.js';
 import type { TenantRegistry } from './tenancy/registry.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where log lines go (default stdout); tests read them. */
   logStream?: NodeJS.WritableStream;
+  /** Tests of the SAML layer alone: stand-ins for what app.identity does after a verified login. */
+  samlHandover?: SamlHandover;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -79,10 +82,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Sessions, CSRF and roles (src/identity/): app.identity is what the SAML routes call.
   await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator }) });
 
+  if (!config.samlKeySecret) throw new ConfigError('SAML_KEY_SECRET is required to serve (it encrypts the SAML SP keys; e.g. `openssl rand -base64 32`)');
+  await app.register(samlRoutes, {
+    database,
+    redis: queue.redis,
+    tenantsDir: config.tenantsDir,
+    production: config.env === 'production',
+    port: config.http.port,
+    keySecret: config.samlKeySecret,
+    handover: deps.samlHandover ?? app.identity,
+  });
+
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
   if (operator) {
-    await app.register(operatorRoutes, { operator, identity: app.identity, registry });
+    await app.register(operatorRoutes, { operator, identity: app.identity, registry, singleLogout: true });
     // The console's own SAML SP (the tenant SAML routes, given the console as a tenant-like value).
     const saml = { database, redis: queue.redis, production: config.env === 'production', port: config.http.port };
     await app.register(operatorSamlRoutes, { ...saml, operator, handover: app.identity });

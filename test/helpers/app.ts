@@ -1,8 +1,9 @@
 // A complete Portique for one test file: its own database with the given tenants applied, real
 // Redis, S3 and SMTP, and the HTTP app built from them exactly as `serve` builds it.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { once } from 'node:events';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { DbHandle } from '../../src/platform/db.js';
 import { createMailer, type Mailer } from '../../src/platform/mail.js';
@@ -33,6 +34,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Where the app's log lines go (default: none, LOG_LEVEL silent). */
   logStream?: NodeJS.WritableStream;
+  /** Stand-ins for the sessions side of SAML logins (tests of src/identity/saml/). */
+  samlHandover?: AppDeps['samlHandover'];
   /** Register test-only routes before the app is sealed (with the dependencies the app was built from). */
   beforeReady?: (app: FastifyInstance, deps: { database: DbHandle; queue: QueueService; config: Config }) => void | Promise<void>;
 }
@@ -54,6 +57,7 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
     SMTP_URL: smtp.url,
     TENANTS_DIR: tenantsDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SAML_KEY_SECRET: randomBytes(32).toString('base64'),
     ...options.env,
   });
   await applyTenants(database.owner.db, tenantsDir);
@@ -61,7 +65,7 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
   const storage = createStorage(config.s3);
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
-  const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer, ...(options.logStream ? { logStream: options.logStream } : {}) });
+  const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer, ...(options.logStream ? { logStream: options.logStream } : {}), ...(options.samlHandover ? { samlHandover: options.samlHandover } : {}) });
   // Like a replica behind its readiness probe: serve once Redis is connected.
   if (queue.redis.status !== 'ready') await once(queue.redis, 'ready');
   await options.beforeReady?.(app, { database: database.app, queue, config });

@@ -6,12 +6,10 @@ import { mkdtemp, mkdir, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIdp, idpMetadata, readAuthnRequest, type TestIdp } from '../../infra/dev-idp/idp.js';
-import { samlRoutes, type SamlSessionInfo } from '../../src/identity/saml/routes.js';
+import type { SamlSessionInfo } from '../../src/identity/saml/routes.js';
 import { spEndpoints } from '../../src/identity/saml/sp.js';
 import type { Tenant } from '../../src/tenancy/registry.js';
 import { startPortique, type TestPortique } from '../helpers/app.js';
-
-export const KEY_SECRET = 'test-secret-for-saml-sp-keys-0123456789';
 
 export interface SamlHarness {
   portique: TestPortique;
@@ -57,26 +55,16 @@ export async function startSamlHarness(options: { nordExtra?: string } = {}): Pr
   const endSessionsCalls: SamlHarness['endSessionsCalls'] = [];
   const portique = await startPortique({
     tenantsDir,
-    beforeReady: async (app, deps) => {
-      await app.register(samlRoutes, {
-        database: deps.database,
-        redis: deps.queue.redis,
-        tenantsDir,
-        production: false,
-        port: 3000,
-        keySecret: KEY_SECRET,
-        handover: {
-          completeLogin: async (_request, reply, login) => reply.send({ login }),
-          endSessions: async (tenantId, nameId, sessionIndex) => {
-            endSessionsCalls.push({ tenantId, nameId, sessionIndex });
-            return 1;
-          },
-          currentSession: (request) => {
-            const header = request.headers['x-test-session'];
-            return typeof header === 'string' ? (JSON.parse(header) as SamlSessionInfo) : null;
-          },
-        },
-      });
+    samlHandover: {
+      completeLogin: async (_request, reply, login) => reply.send({ login }),
+      endSessions: async (tenantId, nameId, sessionIndex) => {
+        endSessionsCalls.push({ tenantId, nameId, sessionIndex });
+        return 1;
+      },
+      currentSession: (request) => {
+        const header = request.headers['x-test-session'];
+        return typeof header === 'string' ? (JSON.parse(header) as SamlSessionInfo) : null;
+      },
     },
   });
   const app = portique.app;
