@@ -61,6 +61,9 @@ export interface Identity {
   loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
+/** SP-initiated single logout (src/identity/saml/routes.tsx). */
+export const SINGLE_LOGOUT_PATH = '/saml/deconnexion';
+
 const DEFAULT_IDLE_MINUTES = 30;
 const DEFAULT_ABSOLUTE_HOURS = 12;
 
@@ -242,7 +245,11 @@ export const identityPlugin = fp<{ identity: Identity }>(
       return reply.redirect('/mes-sessions', 303);
     });
 
+    // The header's logout button. Where the SAML routes are served, the same POST (its CSRF token
+    // included) goes on to their SP-initiated single logout, which ends this session and asks the
+    // IdP to end its own; otherwise the local session ends here.
     app.post('/deconnexion', async (request, reply) => {
+      if (request.session && app.hasRoute({ method: 'POST', url: SINGLE_LOGOUT_PATH })) return reply.redirect(SINGLE_LOGOUT_PATH, 307);
       await identity.endCurrentSession(request, reply);
       return reply.redirect('/', 303);
     });

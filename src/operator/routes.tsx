@@ -2,7 +2,7 @@
 // tenancy plugin). Here only its home page; the console's features are their own issue.
 import type { FastifyPluginAsync } from 'fastify';
 import { requireOperator } from '../identity/authorize.js';
-import type { Identity } from '../identity/plugin.js';
+import { SINGLE_LOGOUT_PATH, type Identity } from '../identity/plugin.js';
 import type { OperatorDeclaration } from '../identity/operator.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { sendPage } from '../web/render.js';
@@ -14,10 +14,15 @@ export function operatorHostConstraint(host: string): RegExp {
   return new RegExp(`^${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.?(:\\d{1,5})?$`, 'i');
 }
 
-export const operatorRoutes: FastifyPluginAsync<{ operator: OperatorDeclaration; identity: Identity; registry: TenantRegistry }> = async (
-  app,
-  { operator, identity, registry },
-) => {
+export interface OperatorRoutesOptions {
+  operator: OperatorDeclaration;
+  identity: Identity;
+  registry: TenantRegistry;
+  /** The console's SAML routes are served (src/operator/saml.tsx): logout goes on to single logout. */
+  singleLogout: boolean;
+}
+
+export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (app, { operator, identity, registry, singleLogout }) => {
   const route = { config: { operator: true }, constraints: { host: operatorHostConstraint(operator.host) } };
 
   app.get('/', { ...route, preHandler: requireOperator }, async (request, reply) => {
@@ -26,6 +31,8 @@ export const operatorRoutes: FastifyPluginAsync<{ operator: OperatorDeclaration;
   });
 
   app.post('/deconnexion', route, async (request, reply) => {
+    // With the console's SAML routes (src/operator/saml.tsx): single logout, as on tenant hosts.
+    if (request.session && singleLogout) return reply.redirect(SINGLE_LOGOUT_PATH, 307);
     await identity.endCurrentSession(request, reply);
     return reply.redirect('/', 303);
   });

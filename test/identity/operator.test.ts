@@ -72,8 +72,12 @@ t.test('an operator logs in through the operator IdP and gets the console', asyn
   const noToken = await app.inject({ method: 'POST', url: '/deconnexion', headers: { host: OPERATOR_HOST, cookie: `portique_operator=${cookie!.value}`, accept: 'text/html' }, payload: {} });
   t.equal(noToken.statusCode, 403, 'CSRF applies to operator sessions');
   t.notMatch(noToken.body, 'Établissement inconnu', 'with a real 403 page, not the unknown-host page');
-  const out = await app.inject({ method: 'POST', url: '/deconnexion', headers: { host: OPERATOR_HOST, cookie: `portique_operator=${cookie!.value}`, accept: 'text/html' }, payload: { _csrf: csrf } });
-  t.equal(out.statusCode, 303);
+  const headers = { host: OPERATOR_HOST, cookie: `portique_operator=${cookie!.value}`, accept: 'text/html' };
+  const out = await app.inject({ method: 'POST', url: '/deconnexion', headers, payload: { _csrf: csrf } });
+  t.equal(out.statusCode, 307, 'on to single logout, the same POST');
+  t.equal(out.headers.location, '/saml/deconnexion');
+  const slo = await app.inject({ method: 'POST', url: '/saml/deconnexion', headers, payload: { _csrf: csrf } });
+  t.equal(slo.statusCode, 303, 'no SLO at this IdP: home');
   t.equal((await console('/', cookie!.value)).statusCode, 303, 'logged out');
 });
 

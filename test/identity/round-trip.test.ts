@@ -227,6 +227,20 @@ t.test('SP-initiated single logout: CSRF-protected, ends the session, asks the I
   t.notMatch((await page('nord.localhost', '/aide')).body, 'Camille Martin', 'logged out locally');
 });
 
+t.test("the header's logout button does single logout where SAML is served", async (t) => {
+  jar.clear();
+  await loginThroughIdp('nord.localhost', idps.nord, { ...camille, nameId: 'nid-header', sessionIndex: '_s-header' });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec((await page('nord.localhost', '/aide')).body)![1]!;
+  const headers = { host: 'nord.localhost', cookie: cookieHeader(), accept: 'text/html' };
+  const first = await app.inject({ method: 'POST', url: '/deconnexion', headers, payload: { _csrf: csrf } });
+  t.equal(first.statusCode, 307);
+  const second = await app.inject({ method: 'POST', url: first.headers.location as string, headers, payload: { _csrf: csrf } });
+  t.equal(second.statusCode, 303);
+  t.equal(readLogoutRequest(second.headers.location as string).sessionIndex, '_s-header', 'the IdP is asked to log out this session');
+  t.notMatch((await page('nord.localhost', '/aide')).body, 'Camille Martin');
+  t.notOk(jar.get('portique_session'), 'the dead cookie is cleared on the next page');
+});
+
 t.test('the operator signs in on the console host through the operator IdP', async (t) => {
   jar.clear();
   const alice: Person = { eppn: 'alice@consortium.example', displayName: 'Alice Opératrice', nameId: 'nid-alice' };
