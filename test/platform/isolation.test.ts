@@ -7,6 +7,7 @@ import { applyTenants } from '../../src/tenancy/apply.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { PG_APP_ROLE } from '../helpers/env.js';
 import { insertGroup, insertPerson } from '../helpers/fixtures.js';
+import { createSpKeyStore } from '../../src/identity/saml/keys.js';
 
 /** Registry tables: they carry tenant_id but are platform data, read-only to the application. */
 const REGISTRY_TABLES = ['tenant_hosts'];
@@ -22,6 +23,10 @@ const B = tenants.find((x) => x.slug === 'sud')!.id;
 for (const tenant of [A, B]) {
   const person = await insertPerson(database.app, tenant);
   await insertGroup(database.app, tenant, [person]);
+  await createSpKeyStore(database.app, 'isolation-test-secret-0123456789abcdef').keys(tenant, `https://${tenant}.example/saml/metadata`);
+  await database.app.withTenant(tenant, (trx) =>
+    trx.insertInto('saml_idp_metadata').values({ tenant_id: tenant, entity_id: 'https://idp.example/idp', source_url: 'https://federation.example/metadata.xml', xml: '<md:EntityDescriptor/>', valid_until: null }).execute(),
+  );
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),
   );
