@@ -42,7 +42,7 @@ identity:
 ${extra}`;
 }
 
-export async function startSamlHarness(options: { nordExtra?: string } = {}): Promise<SamlHarness> {
+export async function startSamlHarness(options: { nordExtra?: string; /** the real app.identity (sessions, provisioning) instead of stand-ins */ realSessions?: boolean } = {}): Promise<SamlHarness> {
   const idpNord = await createIdp({ entityId: 'https://idp.univ-nord.example/idp/shibboleth', ssoUrl: 'https://idp.univ-nord.example/idp/sso', sloUrl: 'https://idp.univ-nord.example/idp/slo', scopes: ['univ-nord.example'] });
   const idpSud = await createIdp({ entityId: 'https://idp.univ-sud.example/idp/shibboleth', ssoUrl: 'https://idp.univ-sud.example/idp/sso', sloUrl: 'https://idp.univ-sud.example/idp/slo', scopes: ['univ-sud.example'] });
   const tenantsDir = await mkdtemp(join(tmpdir(), 'portique-saml-'));
@@ -55,7 +55,7 @@ export async function startSamlHarness(options: { nordExtra?: string } = {}): Pr
   const endSessionsCalls: SamlHarness['endSessionsCalls'] = [];
   const portique = await startPortique({
     tenantsDir,
-    samlHandover: {
+    samlHandover: options.realSessions ? undefined : {
       completeLogin: async (_request, reply, login) => reply.send({ login }),
       endSessions: async (tenantId, nameId, sessionIndex) => {
         endSessionsCalls.push({ tenantId, nameId, sessionIndex });
