@@ -1,8 +1,8 @@
 // `make bench BENCH=jobs` (or `npx tsx bench/jobs.ts`): the job system against the real Redis,
 // PostgreSQL and an SMTP sink on this machine, with the worker as `portique worker` runs it.
 //   noop-throughput   jobs.ping jobs completed per second, two tenants' queues at once
-//   mail-throughput   mail.send jobs per second (render, delivery record, SMTP to a local sink
-//                     that discards the data), two tenants at once
+//   mail-throughput   mail.send jobs per second (render, delivery record, one SMTP connection per
+//                     message to a local sink that discards the data), two tenants at once
 //   fairness-*        while tenant A has BENCH_BACKLOG (100,000) jobs queued, how long tenant
 //                     B's next mail takes to reach the SMTP server, and B's next job to run
 //                     (median and worst of BENCH_SAMPLES); target: a few seconds
@@ -49,6 +49,7 @@ const subjectWaiters = new Map<string, () => void>();
 const sink = new SMTPServer({
   authOptional: true,
   disabledCommands: ['STARTTLS'],
+  disableReverseLookup: true, // the sink's own DNS lookups are not ours to measure
   logger: false,
   onData(stream, _session, callback) {
     let head = '';

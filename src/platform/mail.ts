@@ -9,13 +9,11 @@ export interface Mailer {
 }
 
 export function createMailer(smtpUrl: string): Mailer {
-  // Pooled: a worker sending a burst reuses a few open SMTP connections instead of one
-  // connection (and TLS handshake) per message (bench/jobs.ts: mail-throughput).
+  // One connection per message, not nodemailer's pool: the pool re-sends a message on its own
+  // when a connection closes mid-delivery, behind mail.send's idempotency record (a duplicate),
+  // and holds failures back with its own delays instead of letting the job's backoff decide.
   const transport = nodemailer.createTransport({
     url: smtpUrl,
-    pool: true,
-    maxConnections: 4,
-    maxMessages: 100,
     connectionTimeout: 5000,
     greetingTimeout: 5000,
     socketTimeout: 30000,
