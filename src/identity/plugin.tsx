@@ -5,6 +5,7 @@
 // check, endSessions() for an IdP-initiated LogoutRequest, and currentSession() for an
 // SP-initiated one. Nothing here reads XML.
 import fp from 'fastify-plugin';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -13,6 +14,7 @@ import { BadRequestError } from '../platform/errors.js';
 import type { Declaration } from '../tenancy/declaration.js';
 import { localeOf, pageContext } from '../web/context.js';
 import { translator } from '../web/i18n/index.js';
+import { CSRF_FIELD } from '../web/layout.js';
 import { sendPage } from '../web/render.js';
 import { safeReturnPath } from '../web/plugin.js';
 import { OperatorMessagePage } from '../operator/pages.js';
@@ -194,6 +196,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     const session = await sessions.get(realm, id);
     if (session) {
       request.session = session;
+      request.log = request.log.child({ person: session.personId });
       // A page drawn for one person is never kept by a shared cache.
       reply.header('cache-control', 'private, no-store');
     } else {
@@ -214,6 +217,14 @@ export function createIdentity(deps: IdentityDeps): Identity {
   };
 }
 
+/** A form of these pages: its CSRF token (checked before validation, by checkCsrf). */
+const FormBody = Type.Object({ [CSRF_FIELD]: Type.Optional(Type.String({ maxLength: 100 })) });
+const EndSessionBody = Type.Object({
+  [CSRF_FIELD]: Type.Optional(Type.String({ maxLength: 100 })),
+  /** A session's handle, as "Mes sessions" lists them. */
+  session: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+});
+
 /** Loads the session on every request of a tenant or operator route, checks CSRF, serves the session routes. */
 export const identityPlugin = fp<{ identity: Identity }>(
   async (app: FastifyInstance, { identity }) => {
@@ -230,16 +241,16 @@ export const identityPlugin = fp<{ identity: Identity }>(
       return sendPage(reply, <SessionsPage ctx={pageContext(request)} sessions={list} currentHandle={session.handle} />);
     });
 
-    app.post('/mes-sessions/terminer', { preHandler: requireLogin }, async (request, reply) => {
+    app.post('/mes-sessions/terminer', { preHandler: requireLogin, schema: { body: EndSessionBody } }, async (request, reply) => {
       const session = request.session!;
-      const handle = (request.body as Record<string, unknown> | undefined)?.session;
-      if (typeof handle === 'string' && handle !== session.handle) {
+      const handle = (request.body as Static<typeof EndSessionBody>).session;
+      if (handle !== session.handle) {
         await identity.sessions.endForPerson(session.realm, session.personId, handle);
       }
       return reply.redirect('/mes-sessions', 303);
     });
 
-    app.post('/mes-sessions/terminer-les-autres', { preHandler: requireLogin }, async (request, reply) => {
+    app.post('/mes-sessions/terminer-les-autres', { preHandler: requireLogin, schema: { body: FormBody } }, async (request, reply) => {
       const session = request.session!;
       await identity.sessions.endOthers(session.realm, session.personId, session.handle);
       return reply.redirect('/mes-sessions', 303);
@@ -248,7 +259,7 @@ export const identityPlugin = fp<{ identity: Identity }>(
     // The header's logout button. Where the SAML routes are served, the same POST (its CSRF token
     // included) goes on to their SP-initiated single logout, which ends this session and asks the
     // IdP to end its own; otherwise the local session ends here.
-    app.post('/deconnexion', async (request, reply) => {
+    app.post('/deconnexion', { schema: { body: FormBody } }, async (request, reply) => {
       if (request.session && app.hasRoute({ method: 'POST', url: SINGLE_LOGOUT_PATH })) return reply.redirect(SINGLE_LOGOUT_PATH, 307);
       await identity.endCurrentSession(request, reply);
       return reply.redirect('/', 303);

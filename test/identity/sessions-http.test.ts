@@ -149,6 +149,14 @@ t.test('Mes sessions lists the devices and ends the others', async (t) => {
   t.match((await get(NORD, '/', desk)).body, 'Léa Dupont', 'this session kept');
   t.match((await get(NORD, '/', someoneElse)).body, 'Camille Martin', "another person's session untouched");
 
+  const malformed = await app.inject({
+    method: 'POST',
+    url: '/mes-sessions/terminer',
+    headers: { host: NORD, cookie: `portique_session=${desk}`, accept: 'text/html' },
+    payload: { _csrf: csrf, session: 'portique:tenant:*' },
+  });
+  t.equal(malformed.statusCode, 400, 'a malformed handle is refused by the schema');
+
   // Someone else who learnt a handle cannot end that session.
   const othersPage = await get(NORD, '/mes-sessions', someoneElse);
   const othersCsrf = /name="_csrf" value="([^"]+)"/.exec(othersPage.body)![1]!;
