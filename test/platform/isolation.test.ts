@@ -8,6 +8,8 @@ import { createTestDatabase } from '../helpers/db.js';
 import { PG_APP_ROLE } from '../helpers/env.js';
 import { insertGroup, insertPerson } from '../helpers/fixtures.js';
 import { createSpKeyStore } from '../../src/identity/saml/keys.js';
+import { newId } from '../../src/platform/ids.js';
+import '../../src/documents/tables.js';
 
 /** Registry tables: they carry tenant_id but are platform data, read-only to the application. */
 const REGISTRY_TABLES = ['tenant_hosts'];
@@ -30,6 +32,23 @@ for (const tenant of [A, B]) {
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),
   );
+  await seedDocuments(tenant, person);
+}
+
+/** A folder with a file (and its version), a share, a public link, usage and a reservation. */
+async function seedDocuments(tenant: string, person: string) {
+  const folder = newId();
+  const file = newId();
+  const version = newId();
+  await database.app.withTenant(tenant, async (trx) => {
+    await trx.insertInto('document_nodes').values({ tenant_id: tenant, id: folder, space_id: person, owner_id: person, group_id: null, parent_id: null, kind: 'folder', name: 'Cours', content_type: null, current_version_id: null }).execute();
+    await trx.insertInto('document_nodes').values({ tenant_id: tenant, id: file, space_id: person, owner_id: person, group_id: null, parent_id: folder, kind: 'file', name: 'notes.txt', size: 5, content_type: 'text/plain', current_version_id: version }).execute();
+    await trx.insertInto('document_versions').values({ tenant_id: tenant, id: version, node_id: file, object_key: `${tenant}/documents/${version}`, size: 5, content_type: 'text/plain', sha256: '0'.repeat(64), created_by: person }).execute();
+    await trx.insertInto('document_usage').values({ tenant_id: tenant, space_id: person, used: 5, reserved: 0 }).execute();
+    await trx.insertInto('document_reservations').values({ tenant_id: tenant, id: newId(), space_id: person, bytes: 0 }).execute();
+    await trx.insertInto('document_shares').values({ tenant_id: tenant, id: newId(), node_id: file, person_id: person, group_id: null, access: 'read', created_by: person }).execute();
+    await trx.insertInto('document_links').values({ tenant_id: tenant, id: newId(), node_id: file, token_sha256: newId(), password_hash: null, expires_at: null, created_by: person }).execute();
+  });
 }
 
 const raw = postgres(database.appUrl, { max: 1, onnotice: () => {} });
