@@ -46,6 +46,16 @@ export interface PeopleTable {
   attributes: ColumnType<Record<string, string[]>, Record<string, string[]> | undefined, Record<string, string[]>>;
   roles: ColumnType<string[], string[] | undefined, string[]>;
   last_login_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  affectation: ColumnType<string | null, string | null | undefined, string | null>;
+  title: ColumnType<string | null, string | null | undefined, string | null>;
+  office_phone: ColumnType<string | null, string | null | undefined, string | null>;
+  photo_key: ColumnType<string | null, string | null | undefined, string | null>;
+  red_list: Generated<boolean>;
+  preferred_mail: ColumnType<string | null, string | null | undefined, string | null>;
+  phone_visible: Generated<boolean>;
+  source: Generated<'login' | 'csv' | 'ldap' | 'admin'>;
+  granted_roles: ColumnType<string[], string[] | undefined, string[]>;
+  deactivated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface GroupsTable {
@@ -55,6 +65,50 @@ export interface GroupsTable {
   name: string;
   description: string | null;
   created_at: Timestamp;
+  source_key: ColumnType<string | null, string | null | undefined, string | null>;
+  rule: ColumnType<unknown, object | null | undefined, object | null>;
+  created_by: ColumnType<string | null, string | null | undefined, string | null>;
+  updated_at: Timestamp;
+}
+
+export interface GroupInvitationsTable {
+  tenant_id: string;
+  group_id: string;
+  person_id: string;
+  invited_by: string | null;
+  created_at: Timestamp;
+}
+
+export interface DirectoryImportsTable {
+  tenant_id: string;
+  id: string;
+  source: 'csv' | 'ldap';
+  dry_run: boolean;
+  forced: Generated<boolean>;
+  status: Generated<'queued' | 'running' | 'succeeded' | 'failed' | 'needs_force'>;
+  file_name: string | null;
+  requested_by: string | null;
+  progress: Generated<number>;
+  counts: ColumnType<Record<string, number>, Record<string, number> | undefined, Record<string, number>>;
+  report: ColumnType<unknown, object | undefined, object>;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface DirectoryImportFilesTable {
+  tenant_id: string;
+  import_id: string;
+  body: Buffer;
+}
+
+export interface DirectorySyncStateTable {
+  tenant_id: string;
+  source: 'ldap';
+  high_water: string | null;
+  last_full_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  updated_at: Timestamp;
 }
 
 export interface GroupMembersTable {
@@ -81,5 +135,9 @@ export interface Database {
   people: PeopleTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  group_invitations: GroupInvitationsTable;
+  directory_imports: DirectoryImportsTable;
+  directory_import_files: DirectoryImportFilesTable;
+  directory_sync_state: DirectorySyncStateTable;
   mail_deliveries: MailDeliveriesTable;
 }

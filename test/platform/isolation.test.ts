@@ -8,6 +8,7 @@ import { createTestDatabase } from '../helpers/db.js';
 import { PG_APP_ROLE } from '../helpers/env.js';
 import { insertGroup, insertPerson } from '../helpers/fixtures.js';
 import { createSpKeyStore } from '../../src/identity/saml/keys.js';
+import { seedDirectory } from '../directory/fixtures.js';
 import { newId } from '../../src/platform/ids.js';
 import '../../src/documents/tables.js';
 
@@ -29,6 +30,7 @@ for (const tenant of [A, B]) {
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('saml_idp_metadata').values({ tenant_id: tenant, entity_id: 'https://idp.example/idp', source_url: 'https://federation.example/metadata.xml', xml: '<md:EntityDescriptor/>', valid_until: null }).execute(),
   );
+  await seedDirectory(database.app, tenant, person, await insertGroup(database.app, tenant));
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),
   );
