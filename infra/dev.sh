@@ -44,6 +44,7 @@ cat >&2 <<TXT
   Université du Sud    http://sud.localhost:3000
   Mail catcher         http://localhost:1080
   Development IdP      http://localhost:4000 (demo accounts: student, teacher, staff, admin)
+  Operator console     http://console.localhost:3000 (consortium IdP: alice.operatrice)
   Health               http://localhost:3000/readyz
 
 TXT

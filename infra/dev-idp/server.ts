@@ -16,7 +16,7 @@ const TENANTS_DIR = process.env.TENANTS_DIR ?? 'tenants';
 
 interface Account { login: string; label: string; displayName: string; givenName: string; sn: string; affiliations: string[]; entitlements?: string[]; etuId?: string; empId?: string }
 
-const UNIVERSITIES: Record<string, { name: string; scope: string; accounts: Account[] }> = {
+const UNIVERSITIES: Record<string, { name: string; scope: string; accounts: Account[]; metadataDir?: string }> = {
   nord: {
     name: 'Université du Nord',
     scope: 'univ-nord.example',
@@ -37,13 +37,23 @@ const UNIVERSITIES: Record<string, { name: string; scope: string; accounts: Acco
       { login: 'admin.ent', label: "Administrateur de l'ENT", displayName: 'Karim Admin', givenName: 'Karim', sn: 'Admin', affiliations: ['staff', 'employee', 'member'], entitlements: ['urn:mace:univ-sud.example:portique:admin'], empId: 'S3003' },
     ],
   },
+  // The consortium's own IdP, for the operator console (OPERATOR_HOST, infra/operator/operator.yaml).
+  consortium: {
+    name: 'Consortium Portique',
+    scope: 'consortium.example',
+    metadataDir: process.env.DEV_IDP_OPERATOR_DIR ?? 'infra/operator',
+    accounts: [
+      { login: 'alice.operatrice', label: 'Opératrice (déclarée dans operator.yaml)', displayName: 'Alice Moreau', givenName: 'Alice', sn: 'Moreau', affiliations: ['staff', 'member'] },
+      { login: 'bob.consortium', label: "Salarié du consortium, pas opérateur (refusé)", displayName: 'Bob Lambert', givenName: 'Bob', sn: 'Lambert', affiliations: ['staff', 'member'] },
+    ],
+  },
 };
 
 const idps = new Map<string, TestIdp>();
 for (const [slug, u] of Object.entries(UNIVERSITIES)) {
   const idp = await createIdp({ entityId: `${BASE}/${slug}/idp`, ssoUrl: `${BASE}/${slug}/sso`, sloUrl: `${BASE}/${slug}/slo`, scopes: [u.scope] });
   idps.set(slug, idp);
-  await writeFile(join(TENANTS_DIR, slug, 'dev-idp-metadata.xml'), idpMetadata(idp, `${u.name} (IdP de développement)`));
+  await writeFile(join(u.metadataDir ?? join(TENANTS_DIR, slug), 'dev-idp-metadata.xml'), idpMetadata(idp, `${u.name} (IdP de développement)`));
 }
 
 const page = (title: string, body: string) =>
