@@ -111,6 +111,60 @@ const MailSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const Affiliation = Type.Union(
+  ['*', 'student', 'teacher', 'staff', 'faculty', 'employee', 'researcher', 'alumni', 'affiliate', 'member'].map((a) => Type.Literal(a)),
+  { description: "an eduPersonAffiliation value (student, teacher, staff, faculty, employee, researcher, alumni, affiliate, member) or '*'" },
+);
+export const DIRECTORY_FIELDS = ['mail', 'affectation', 'title', 'officePhone', 'photo'] as const;
+const DirectoryField = Type.Union(DIRECTORY_FIELDS.map((f) => Type.Literal(f)), { description: DIRECTORY_FIELDS.join(', ') });
+
+/** The directory of the tenant: white pages visibility, profile editing, imports (src/directory/). */
+const DirectorySchema = Type.Object(
+  {
+    /**
+     * What a viewer sees of another person beyond the name: the first rule whose viewer matches one
+     * of the viewer's affiliations and whose target matches one of the person's wins; no rule: every
+     * field. E.g. { viewer: student, target: student, fields: [affectation, photo] }. Admins see all.
+     */
+    visibility: Type.Optional(
+      Type.Array(
+        Type.Object({ viewer: Affiliation, target: Affiliation, fields: Type.Array(DirectoryField, { uniqueItems: true }) }, { additionalProperties: false }),
+        { maxItems: 50 },
+      ),
+    ),
+    /** What people may change on their own card (default: all three). */
+    editable: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('photo'), Type.Literal('preferredMail'), Type.Literal('phoneVisibility')], { description: 'photo, preferredMail or phoneVisibility' }), { uniqueItems: true }),
+    ),
+    /** Share of active accounts an import may deactivate without a forced run (default 0.05). */
+    deactivationThreshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** Days a deactivated person is kept before being removed (default 365). */
+    retentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    /** The university's LDAP (SUPANN): read by the directory.ldap-sync job. */
+    ldap: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^ldaps?://', maxLength: 500, description: 'an ldap:// or ldaps:// URL' }),
+          bindDn: Type.String({ minLength: 1, maxLength: 500 }),
+          /** The environment variable holding the bind password: never in git. */
+          bindSecretEnv: Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$', description: 'an environment variable name' }),
+          baseDn: Type.String({ minLength: 1, maxLength: 500 }),
+          filter: Type.Optional(Type.String({ pattern: '^\\(.*\\)$', maxLength: 2000, description: 'an LDAP filter in parentheses' })),
+          groupsBaseDn: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+          groupsFilter: Type.Optional(Type.String({ pattern: '^\\(.*\\)$', maxLength: 2000, description: 'an LDAP filter in parentheses' })),
+          /** LDAP attribute -> Portique field, on top of the SUPANN defaults (src/directory/ldap.ts). */
+          attributes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9-]{0,63}$' }), Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]{0,63}$' }))),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 300_000 })),
+          /** Minutes between incremental syncs (default 15); a full reconcile runs nightly. */
+          incrementalMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const DeclarationSchema = Type.Object(
   {
     slug: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$', description: 'lower-case letters, digits and dashes' }),
@@ -147,8 +201,8 @@ export const DeclarationSchema = Type.Object(
     identity: Type.Optional(IdentitySchema),
     /** Outgoing mail: sender, reply-to and rate limit (src/mail/). */
     mail: Type.Optional(MailSchema),
-    /** Filled by the directory service: where people and groups come from. */
-    directory: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    /** White pages visibility, profile editing, import safety and the LDAP source (src/directory/). */
+    directory: Type.Optional(DirectorySchema),
   },
   { additionalProperties: false },
 );
