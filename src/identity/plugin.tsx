@@ -25,7 +25,7 @@ import { OPERATOR_REALM_ID, type OperatorDeclaration } from './operator.js';
 import { operatorPageContext } from '../operator/context.js';
 import { LoginRefusedPage, SessionsPage } from './pages.js';
 import { provisionPerson } from './provisioning.js';
-import { deriveRoles } from './roles.js';
+import { ROLES, deriveRoles } from './roles.js';
 import { createSessionStore, type Realm, type Session, type SessionData, type SessionStore, type Timeouts } from './session-store.js';
 import type { VerifiedLogin } from './verified-login.js';
 
@@ -182,7 +182,8 @@ export function createIdentity(deps: IdentityDeps): Identity {
       idpEntityId: login.idpEntityId,
     });
     if (person.status === 'deactivated') return refuse(request, reply, 'person deactivated', t('login.refused.deactivated'));
-    const data = sessionData(request, login, person.personId, profile.displayName, roles);
+    const sessionRoles = ROLES.filter((r) => roles.includes(r) || person.grantedRoles.includes(r));
+    const data = sessionData(request, login, person.personId, profile.displayName, sessionRoles);
     return startSession(request, reply, realm, data, timeoutsOf(identity), login.returnTo);
   }
 

@@ -17,7 +17,8 @@ export interface ProvisionInput {
 }
 
 export type ProvisionResult =
-  | { readonly status: 'active'; readonly personId: string; readonly created: boolean }
+  /** grantedRoles: roles a tenant admin granted in Portique (people.granted_roles), kept across logins. */
+  | { readonly status: 'active'; readonly personId: string; readonly created: boolean; readonly grantedRoles: readonly string[] }
   | { readonly status: 'deactivated'; readonly personId: string };
 
 export async function provisionPerson(database: DbHandle, input: ProvisionInput): Promise<ProvisionResult> {
@@ -43,9 +44,9 @@ export async function provisionPerson(database: DbHandle, input: ProvisionInput)
       .insertInto('people')
       .values({ tenant_id: tenantId, id, external_id: profile.externalId, ...fields })
       .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doUpdateSet(fields).where('people.status', '=', 'active'))
-      .returning(['id', sql<boolean>`xmax = 0`.as('created')])
+      .returning(['id', 'granted_roles', sql<boolean>`xmax = 0`.as('created')])
       .executeTakeFirst();
-    if (row) return { status: 'active', personId: row.id, created: row.created };
+    if (row) return { status: 'active', personId: row.id, created: row.created, grantedRoles: row.granted_roles };
     const existing = await trx
       .selectFrom('people')
       .select(['id', 'status'])

@@ -4,7 +4,13 @@ import t from 'tap';
 import { startPortique } from '../helpers/app.js';
 import { cookieOf, identityTenantsDir, login, loginRoute, SUD_IDP, verifiedLogin } from './helpers.js';
 
-const portique = await startPortique({ tenantsDir: await identityTenantsDir(), beforeReady: loginRoute });
+const portique = await startPortique({
+  tenantsDir: await identityTenantsDir(),
+  beforeReady: (app) => {
+    loginRoute(app);
+    app.get('/test/roles', async (request) => request.session?.roles ?? null);
+  },
+});
 t.teardown(() => portique.close());
 const { app, registry, database } = portique;
 const nord = registry.bySlug('nord')!;
@@ -62,6 +68,19 @@ t.test('first login creates the person, later logins update the mapped attribute
   t.same(rows[0]!.roles, ['alumni']);
   t.equal(rows[0]!.given_name, null, 'an attribute no longer sent is cleared');
   t.equal((await people(sud.id, eppn)).length, 0, 'nothing in another tenant');
+});
+
+t.test('a role granted in Portique (granted_roles) is kept across logins and joins the session', async (t) => {
+  const eppn = 'granted@univ-nord.example';
+  const body = verifiedLogin(nord.id, { attributes: { eduPersonPrincipalName: [eppn], displayName: ['Gaëlle Granted'], eduPersonAffiliation: ['staff'] } });
+  await login(app, NORD, body);
+  await database.app.withTenant(nord.id, (trx) => trx.updateTable('people').set({ granted_roles: ['admin'] }).where('external_id', '=', eppn).execute());
+  const res = await login(app, NORD, body);
+  const me = await app.inject({ method: 'GET', url: '/test/roles', headers: { host: NORD, cookie: `portique_session=${cookieOf(res)}` } });
+  t.same(me.json(), ['staff', 'admin']);
+  const [row] = await people(nord.id, eppn);
+  t.same(row!.roles, ['staff'], 'the IdP-derived roles column holds what the IdP said');
+  t.same(row!.granted_roles, ['admin'], 'the grant is not overwritten by a login');
 });
 
 t.test('two first logins at once create one person', async (t) => {
