@@ -38,6 +38,9 @@ say "applying tenants/"
 bin/portique tenants apply
 bin/portique tenants list
 
+say "starting the job worker (mail, imports, schedules; log in .dev/logs/worker.log)"
+bin/portique worker >.dev/logs/worker.log 2>&1 & pids+=($!)
+
 cat >&2 <<TXT
 
   Université du Nord   http://nord.localhost:3000
