@@ -36,8 +36,8 @@ export function SessionsPage(props: { ctx: PageContext; sessions: Session[]; cur
             return (
               <tr>
                 <th scope="row">{device}</th>
-                <td>{formatTime(ctx, s.createdAt)}</td>
-                <td>{formatTime(ctx, s.lastSeenAt)}</td>
+                <td data-label={t('sessions.started')}>{formatTime(ctx, s.createdAt)}</td>
+                <td data-label={t('sessions.lastActivity')}>{formatTime(ctx, s.lastSeenAt)}</td>
                 <td>
                   {s.handle === currentHandle ? (
                     <strong>{t('sessions.current')}</strong>
