@@ -129,3 +129,10 @@ t.test('destroy ends the session', async (t) => {
   await store.destroy(r, id);
   t.equal(await store.get(r, id), undefined);
 });
+
+t.test('timeouts come from the declaration, 30 min idle and 12 h absolute by default', async (t) => {
+  const { timeoutsOf } = await import('../../src/identity/plugin.js');
+  t.same(timeoutsOf(undefined), { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 });
+  t.same(timeoutsOf({ providers: [{ entityId: 'x' }], session: { idleMinutes: 10, absoluteHours: 2 } }), { idleMs: 10 * 60_000, absoluteMs: 2 * 3_600_000 });
+  t.same(timeoutsOf({ providers: [{ entityId: 'x' }], session: { idleMinutes: 45 } }), { idleMs: 45 * 60_000, absoluteMs: 12 * 3_600_000 });
+});
