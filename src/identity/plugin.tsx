@@ -59,6 +59,8 @@ export interface Identity {
   currentSession(request: FastifyRequest): Session | null;
   /** Ends the request's session and clears its cookie; returns what it was, for single logout. */
   endCurrentSession(request: FastifyRequest, reply: FastifyReply): Promise<Session | null>;
+  /** Ends every session of a person in a tenant (deactivation by the directory, a grant withdrawn). */
+  endPersonSessions(tenantId: string, personId: string): Promise<number>;
   /** onRequest hook: the session named by this host's realm cookie, if live. */
   loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
@@ -211,6 +213,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     completeLogin,
     endCurrentSession,
     currentSession: (request) => request.session,
+    endPersonSessions: (tenantId, personId) => sessions.endOthers({ kind: 'tenant', tenantId }, personId, ''),
     async endSessions(tenantId, nameId, sessionIndex) {
       const realm: Realm = tenantId === OPERATOR_REALM_ID ? { kind: 'operator' } : { kind: 'tenant', tenantId };
       return sessions.endByNameId(realm, nameId, sessionIndex);

@@ -153,5 +153,13 @@ t.test('a deactivated person cannot log in, and is not updated', async (t) => {
   t.notOk(cookieOf(res), 'no session');
   const [row] = await people(nord.id, eppn);
   t.equal(row!.display_name, 'Parti', 'not updated');
+
+  // Deactivating someone who is logged in: the directory ends their sessions.
+  const other = 'encore.la@univ-nord.example';
+  const live = cookieOf(await login(app, NORD, verifiedLogin(nord.id, { attributes: { eduPersonPrincipalName: [other], displayName: ['Encore Là'] } })))!;
+  const [person] = await people(nord.id, other);
+  t.equal(await app.identity.endPersonSessions(nord.id, person!.id), 1);
+  const home = await app.inject({ method: 'GET', url: '/', headers: { host: NORD, cookie: `portique_session=${live}` } });
+  t.notMatch(home.body, 'Encore Là', 'logged out everywhere');
   t.equal(row!.status, 'deactivated');
 });
