@@ -13,10 +13,13 @@ import type { QueueService } from './platform/queue.js';
 import type { Storage } from './platform/storage.js';
 import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
+import { documentsRoutes } from './documents/routes.js';
+import { createDocumentsService } from './documents/service.js';
 import { operatorRoutes } from './operator/routes.js';
 import { operatorSamlRoutes } from './operator/saml.js';
 import { samlRoutes, type SamlHandover } from './identity/saml/routes.js';
 import { portalRoutes } from './portal/routes.js';
+import { directoryPlugin } from './directory/plugin.js';
 import { tenancyPlugin } from './tenancy/plugin.js';
 import type { TenantRegistry } from './tenancy/registry.js';
 import { tenancyRoutes } from './tenancy/routes.js';
@@ -95,6 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
+  await app.register(documentsRoutes, { documents: createDocumentsService({ database, storage }) });
+  await app.register(directoryPlugin, { database, queue });
   if (operator) {
     await app.register(operatorRoutes, { operator, identity: app.identity, registry, singleLogout: true });
     // The console's own SAML SP (the tenant SAML routes, given the console as a tenant-like value).

@@ -1,11 +1,12 @@
 // The one job registry: every job name, its payload schema and its handler. A feature declares
 // its jobs in its own folder (src/<feature>/jobs.ts) and lists them here.
 import type { JobDefinition, PayloadOf } from '../platform/jobs/definition.js';
+import { directoryImportCsvJob } from '../directory/jobs.js';
 import { mailPurgeDeliveriesJob, mailSendJob } from '../mail/jobs.js';
 import type { JobDeps } from './deps.js';
 import { pingJob } from './ping.js';
 
-export const JOBS = [pingJob, mailSendJob, mailPurgeDeliveriesJob] as const;
+export const JOBS = [pingJob, mailSendJob, mailPurgeDeliveriesJob, directoryImportCsvJob] as const;
 
 type Jobs = (typeof JOBS)[number];
 export type JobName = Jobs['name'];

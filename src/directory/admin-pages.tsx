@@ -1,0 +1,182 @@
+// Directory admin views: a person's detail with its actions; import upload, history and reports.
+import { CsrfField, Layout, type PageContext } from '../web/layout.js';
+import { directoryTranslator, type DirectoryKey } from './messages.js';
+import { CardFields } from './pages.js';
+import type { ImportRun } from './imports.js';
+import type { Card } from './white-pages.js';
+import type { PersonRow } from './repository.js';
+
+export function AdminNav(props: { ctx: PageContext }) {
+  const d = directoryTranslator(props.ctx.locale);
+  return (
+    <nav aria-label={d('admin.title')} class="subnav">
+      <a href="/admin/annuaire">{d('admin.people')}</a> · <a href="/admin/annuaire/imports">{d('admin.imports')}</a>
+    </nav>
+  );
+}
+
+function ActionForm(props: { ctx: PageContext; action: string; label: string }) {
+  return (
+    <form method="post" action={props.action} class="inline-form">
+      <CsrfField ctx={props.ctx} />
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+export function AdminPersonPage(props: { ctx: PageContext; card: Card; row: PersonRow }) {
+  const { ctx, card, row } = props;
+  const d = directoryTranslator(ctx.locale);
+  const base = `/admin/annuaire/personnes/${row.id}`;
+  return (
+    <Layout ctx={ctx} title={card.displayName}>
+      <AdminNav ctx={ctx} />
+      <h1>{card.displayName}</h1>
+      {row.red_list && <p class="badge">{d('wp.redList')}</p>}
+      {row.status === 'deactivated' && <p class="badge">{d('wp.deactivated')}</p>}
+      <CardFields ctx={ctx} card={card} />
+      <dl>
+        <dt>id</dt>
+        <dd>{row.external_id}</dd>
+        <dt>{d('admin.source')}</dt>
+        <dd>{row.source}</dd>
+        <dt>eduPersonAffiliation</dt>
+        <dd>{row.affiliations.join(', ')}</dd>
+      </dl>
+      <p>
+        {row.status === 'active' ? (
+          <ActionForm ctx={ctx} action={`${base}/desactiver`} label={d('admin.deactivate')} />
+        ) : (
+          <ActionForm ctx={ctx} action={`${base}/reactiver`} label={d('admin.reactivate')} />
+        )}{' '}
+        {row.granted_roles.includes('admin') ? (
+          <ActionForm ctx={ctx} action={`${base}/admin/retirer`} label={d('admin.revokeAdmin')} />
+        ) : (
+          <ActionForm ctx={ctx} action={`${base}/admin/accorder`} label={d('admin.grantAdmin')} />
+        )}
+      </p>
+    </Layout>
+  );
+}
+
+const statusKey = (status: string) => `admin.status.${status}` as DirectoryKey;
+const fmt = (date: Date | null, locale: string) => (date ? new Date(date).toLocaleString(locale === 'en' ? 'en-GB' : 'fr-FR', { timeZone: 'Europe/Paris' }) : '');
+
+export function ImportsPage(props: { ctx: PageContext; runs: ImportRun[] }) {
+  const { ctx } = props;
+  const d = directoryTranslator(ctx.locale);
+  // A multipart body is streamed: the CSRF token travels in the action URL (src/identity/csrf.ts).
+  const action = `/admin/annuaire/imports?_csrf=${encodeURIComponent(ctx.user?.csrfToken ?? '')}`;
+  return (
+    <Layout ctx={ctx} title={d('admin.imports')}>
+      <AdminNav ctx={ctx} />
+      <h1>{d('admin.upload')}</h1>
+      <p class="hint">{d('admin.format')}</p>
+      <form method="post" action={action} enctype="multipart/form-data">
+        <p>
+          <label for="dryRun">
+            <input id="dryRun" type="checkbox" name="dryRun" value="1" checked /> {d('admin.dryRun')}
+          </label>
+        </p>
+        <p>
+          <label for="file">{d('admin.file')}</label>
+          <input id="file" type="file" name="file" accept=".csv,text/csv" required />
+        </p>
+        <button type="submit">{d('admin.send')}</button>
+      </form>
+      <h2>{d('admin.history')}</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Date</th>
+            <th scope="col">{d('admin.source')}</th>
+            <th scope="col">Mode</th>
+            <th scope="col">Statut</th>
+            <th scope="col">{d('admin.changes')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.runs.map((run) => (
+            <tr key={run.id}>
+              <td>
+                <a href={`/admin/annuaire/imports/${run.id}`}>{fmt(run.createdAt, ctx.locale)}</a>
+              </td>
+              <td>
+                {run.source}
+                {run.fileName ? ` (${run.fileName})` : ''}
+              </td>
+              <td>{run.dryRun ? d('admin.dry') : d('admin.real')}</td>
+              <td>
+                {d(statusKey(run.status))}
+                {run.status === 'running' ? ` ${run.progress} %` : ''}
+              </td>
+              <td>{summary(run.counts)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Layout>
+  );
+}
+
+const summary = (counts: Record<string, number>) =>
+  ['create', 'update', 'deactivate', 'reactivate', 'unchanged', 'bad'].filter((k) => counts[k] !== undefined).map((k) => `${k}: ${counts[k]}`).join(', ');
+
+export function ImportPage(props: { ctx: PageContext; run: ImportRun }) {
+  const { ctx, run } = props;
+  const d = directoryTranslator(ctx.locale);
+  const canApply = run.source === 'csv' && run.hasFile && (run.dryRun ? run.status === 'succeeded' : run.status === 'needs_force');
+  return (
+    <Layout ctx={ctx} title={d('admin.imports')}>
+      <AdminNav ctx={ctx} />
+      <h1>
+        {d('admin.imports')} · {run.dryRun ? d('admin.dry') : d('admin.real')}
+      </h1>
+      <p role="status">
+        {d(statusKey(run.status))}
+        {run.status === 'running' || run.status === 'queued' ? ` (${run.progress} %)` : ''}
+      </p>
+      {run.error && <p class="error">{run.error}</p>}
+      <p>{summary(run.counts)}</p>
+      {canApply && (
+        <form method="post" action={`/admin/annuaire/imports/${run.id}/appliquer`}>
+          <CsrfField ctx={ctx} />
+          {(run.status === 'needs_force' || (run.counts.deactivate ?? 0) > 0) && (
+            <p>
+              <label for="force">
+                <input id="force" type="checkbox" name="force" value="1" /> {d('admin.force')}
+              </label>
+            </p>
+          )}
+          <button type="submit">{d('admin.apply')}</button>
+        </form>
+      )}
+      {run.problems.length > 0 && (
+        <>
+          <h2>{d('admin.problems')}</h2>
+          <ul>
+            {run.problems.map((p) => (
+              <li>
+                {p.line ? `ligne ${p.line} : ` : ''}
+                {p.reason}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {run.changes.length > 0 && (
+        <>
+          <h2>{d('admin.changes')}</h2>
+          <ul>
+            {run.changes.map((c) => (
+              <li>
+                {c.action} · {c.id}
+                {c.fields ? ` (${c.fields.join(', ')})` : ''}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </Layout>
+  );
+}

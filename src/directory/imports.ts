@@ -1,0 +1,358 @@
+// Import runs: a CSV file becomes a plan (create, update, reactivate, deactivate, group
+// memberships) checked against the people of the tenant, then either a report (dry run) or one
+// transaction that applies all of it (real run). Same file twice: the second plan is empty.
+// A real run with a bad line applies nothing (a missing line would otherwise read as a person
+// to deactivate); one that would deactivate more than the threshold stops until forced.
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { DbHandle, TenantDb } from '../platform/db.js';
+import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../platform/errors.js';
+import { isUuid, newId } from '../platform/ids.js';
+import { MAX_CSV_BYTES, parseCsv, type CsvPerson, type Problem } from './csv.js';
+
+export const DEFAULT_DEACTIVATION_THRESHOLD = 0.05;
+const REPORT_LIMIT = 1000;
+const BATCH = 500;
+
+export interface Change {
+  action: 'create' | 'update' | 'reactivate' | 'deactivate';
+  id: string;
+  fields?: string[];
+}
+
+export interface ImportRun {
+  id: string;
+  source: 'csv' | 'ldap';
+  dryRun: boolean;
+  forced: boolean;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'needs_force';
+  fileName: string | null;
+  progress: number;
+  counts: Record<string, number>;
+  problems: Problem[];
+  changes: Change[];
+  error: string | null;
+  createdAt: Date;
+  hasFile: boolean;
+}
+
+type Existing = {
+  id: string;
+  external_id: string;
+  display_name: string;
+  given_name: string | null;
+  family_name: string | null;
+  mail: string | null;
+  affiliations: string[];
+  affectation: string | null;
+  title: string | null;
+  office_phone: string | null;
+  red_list: boolean;
+  status: 'active' | 'deactivated';
+  source: string;
+  attributes: Record<string, string[]>;
+};
+
+export interface Plan {
+  upserts: { person: CsvPerson; id: string; action: 'create' | 'update' | 'reactivate'; fields?: string[] }[];
+  deactivate: { id: string; externalId: string }[];
+  unchanged: number;
+  activeCount: number;
+  groups: Map<string, Set<string>>;
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
+
+function changedFields(row: Existing, p: CsvPerson): string[] {
+  const fields: string[] = [];
+  if (row.display_name !== p.displayName) fields.push('displayName');
+  if (row.given_name !== p.givenName) fields.push('givenName');
+  if (row.family_name !== p.familyName) fields.push('sn');
+  if (row.mail !== p.mail) fields.push('mail');
+  if (!sameList(row.affiliations, p.affiliations)) fields.push('eduPersonAffiliation');
+  if (row.affectation !== p.affectation) fields.push('supannEntiteAffectation');
+  if (row.title !== p.title) fields.push('title');
+  if (row.office_phone !== p.officePhone) fields.push('telephoneNumber');
+  if (row.red_list !== p.redList) fields.push('supannListeRouge');
+  if (row.source !== 'csv') fields.push('source');
+  for (const [name, values] of Object.entries(p.attributes)) if (!sameList(row.attributes[name] ?? [], values)) fields.push(name);
+  return fields;
+}
+
+export async function planImport(trx: TenantDb, tenantId: string, people: CsvPerson[]): Promise<Plan> {
+  const existing = (await trx
+    .selectFrom('people')
+    .select(['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'])
+    .where('tenant_id', '=', tenantId)
+    .execute()) as Existing[];
+  const byExternal = new Map(existing.map((row) => [row.external_id, row]));
+  const plan: Plan = { upserts: [], deactivate: [], unchanged: 0, activeCount: existing.filter((r) => r.status === 'active').length, groups: new Map() };
+  const inFile = new Set<string>();
+  for (const person of people) {
+    inFile.add(person.externalId);
+    for (const code of person.groups) {
+      if (!plan.groups.has(code)) plan.groups.set(code, new Set());
+      plan.groups.get(code)!.add(person.externalId);
+    }
+    const row = byExternal.get(person.externalId);
+    if (!row) {
+      plan.upserts.push({ person, id: newId(), action: 'create' });
+      continue;
+    }
+    const fields = changedFields(row, person);
+    if (row.status === 'deactivated') plan.upserts.push({ person, id: row.id, action: 'reactivate', fields });
+    else if (fields.length) plan.upserts.push({ person, id: row.id, action: 'update', fields });
+    else plan.unchanged++;
+  }
+  // Only people this source brought in are deactivated when they leave it (not guests who logged in).
+  for (const row of existing) {
+    if (row.source === 'csv' && row.status === 'active' && !inFile.has(row.external_id)) plan.deactivate.push({ id: row.id, externalId: row.external_id });
+  }
+  return plan;
+}
+
+async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: (fraction: number) => Promise<void>): Promise<{ groupsCreated: number; membershipsAdded: number; membershipsRemoved: number }> {
+  const now = new Date();
+  for (let i = 0; i < plan.upserts.length; i += BATCH) {
+    const rows = plan.upserts.slice(i, i + BATCH).map(({ person: p, id }) => ({
+      tenant_id: tenantId,
+      id,
+      external_id: p.externalId,
+      display_name: p.displayName,
+      given_name: p.givenName,
+      family_name: p.familyName,
+      mail: p.mail,
+      affiliations: p.affiliations,
+      affectation: p.affectation,
+      title: p.title,
+      office_phone: p.officePhone,
+      red_list: p.redList,
+      attributes: p.attributes,
+      source: 'csv' as const,
+      status: 'active' as const,
+      deactivated_at: null,
+      updated_at: now,
+    }));
+    await trx
+      .insertInto('people')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'external_id']).doUpdateSet((eb) => ({
+          display_name: eb.ref('excluded.display_name'),
+          given_name: eb.ref('excluded.given_name'),
+          family_name: eb.ref('excluded.family_name'),
+          mail: eb.ref('excluded.mail'),
+          affiliations: eb.ref('excluded.affiliations'),
+          affectation: eb.ref('excluded.affectation'),
+          title: eb.ref('excluded.title'),
+          office_phone: eb.ref('excluded.office_phone'),
+          red_list: eb.ref('excluded.red_list'),
+          // Attributes from the file replace those of the same name; others (from logins) stay.
+          attributes: sql`people.attributes || excluded.attributes`,
+          source: eb.ref('excluded.source'),
+          status: eb.ref('excluded.status'),
+          deactivated_at: null,
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+    await progress(0.5 + (0.4 * (i + rows.length)) / Math.max(plan.upserts.length, 1));
+  }
+  for (let i = 0; i < plan.deactivate.length; i += BATCH) {
+    const ids = plan.deactivate.slice(i, i + BATCH).map((d) => d.id);
+    await trx.updateTable('people').set({ status: 'deactivated', deactivated_at: now, updated_at: now }).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
+  }
+  return syncImportedGroups(trx, tenantId, plan.groups);
+}
+
+/** Imported groups of the CSV source (source_key csv:<code>): members exactly as in the file. */
+async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>) {
+  let groupsCreated = 0;
+  let membershipsAdded = 0;
+  let membershipsRemoved = 0;
+  const existing = await trx.selectFrom('groups').select(['id', 'source_key']).where('tenant_id', '=', tenantId).where('source_key', 'like', 'csv:%').execute();
+  const idByKey = new Map(existing.map((g) => [g.source_key!, g.id]));
+  for (const code of groups.keys()) {
+    if (idByKey.has(`csv:${code}`)) continue;
+    const id = newId();
+    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name: code, description: null, source_key: `csv:${code}` }).execute();
+    idByKey.set(`csv:${code}`, id);
+    groupsCreated++;
+  }
+  const people = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', 'csv').execute();
+  const personId = new Map(people.map((p) => [p.external_id, p.id]));
+  const current = await trx
+    .selectFrom('group_members')
+    .innerJoin('groups', (j) => j.onRef('groups.tenant_id', '=', 'group_members.tenant_id').onRef('groups.id', '=', 'group_members.group_id'))
+    .select(['group_members.group_id', 'group_members.person_id'])
+    .where('groups.tenant_id', '=', tenantId)
+    .where('groups.source_key', 'like', 'csv:%')
+    .execute();
+  const want = new Set<string>();
+  for (const [code, members] of groups) {
+    const groupId = idByKey.get(`csv:${code}`)!;
+    for (const external of members) {
+      const id = personId.get(external);
+      if (id) want.add(`${groupId} ${id}`);
+    }
+  }
+  const have = new Set(current.map((m) => `${m.group_id} ${m.person_id}`));
+  const add = [...want].filter((k) => !have.has(k)).map((k) => k.split(' ') as [string, string]);
+  const remove = [...have].filter((k) => !want.has(k)).map((k) => k.split(' ') as [string, string]);
+  for (let i = 0; i < add.length; i += BATCH) {
+    await trx.insertInto('group_members').values(add.slice(i, i + BATCH).map(([group_id, person_id]) => ({ tenant_id: tenantId, group_id, person_id }))).execute();
+  }
+  for (const [groupId, person] of remove) {
+    await trx.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('group_id', '=', groupId).where('person_id', '=', person).execute();
+  }
+  membershipsAdded = add.length;
+  membershipsRemoved = remove.length;
+  return { groupsCreated, membershipsAdded, membershipsRemoved };
+}
+
+function changesOf(plan: Plan): Change[] {
+  return [
+    ...plan.upserts.map((u) => ({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) })),
+    ...plan.deactivate.map((d) => ({ action: 'deactivate' as const, id: d.externalId })),
+  ].slice(0, REPORT_LIMIT);
+}
+
+function countsOf(plan: Plan, lines: number, bad: number): Record<string, number> {
+  const count = (action: string) => plan.upserts.filter((u) => u.action === action).length;
+  return { lines, bad, create: count('create'), update: count('update'), reactivate: count('reactivate'), deactivate: plan.deactivate.length, unchanged: plan.unchanged };
+}
+
+export function createImports(database: DbHandle) {
+  async function setRun(tenantId: string, id: string, set: Record<string, unknown>): Promise<void> {
+    await database.withTenant(tenantId, (trx) => trx.updateTable('directory_imports').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute());
+  }
+
+  return {
+    /** Records an uploaded CSV as a queued run; the caller enqueues the job. */
+    async createCsvRun(tenantId: string, input: { fileName: string; body: Buffer; dryRun: boolean; requestedBy: string | null; forced?: boolean }): Promise<string> {
+      if (input.body.length > MAX_CSV_BYTES) throw new PayloadTooLargeError(`Le fichier dépasse ${MAX_CSV_BYTES / 1024 / 1024} Mo : découpez-le ou retirez les colonnes inutiles.`);
+      if (input.body.length === 0) throw new BadRequestError('Le fichier est vide.');
+      const id = newId();
+      await database.withTenant(tenantId, async (trx) => {
+        await trx
+          .insertInto('directory_imports')
+          .values({ tenant_id: tenantId, id, source: 'csv', dry_run: input.dryRun, forced: input.forced ?? false, file_name: input.fileName.slice(0, 200), requested_by: input.requestedBy })
+          .execute();
+        await trx.insertInto('directory_import_files').values({ tenant_id: tenantId, import_id: id, body: input.body }).execute();
+      });
+      return id;
+    },
+
+    /** A real (possibly forced) run of the file of an earlier dry run. */
+    async applyRun(tenantId: string, fromId: string, forced: boolean, requestedBy: string): Promise<string> {
+      if (!isUuid(fromId)) throw new NotFoundError();
+      const id = newId();
+      await database.withTenant(tenantId, async (trx) => {
+        const from = await trx
+          .selectFrom('directory_imports')
+          .innerJoin('directory_import_files', (j) => j.onRef('directory_import_files.tenant_id', '=', 'directory_imports.tenant_id').onRef('directory_import_files.import_id', '=', 'directory_imports.id'))
+          .select(['directory_imports.file_name', 'directory_import_files.body'])
+          .where('directory_imports.tenant_id', '=', tenantId)
+          .where('directory_imports.id', '=', fromId)
+          .executeTakeFirst();
+        if (!from) throw new NotFoundError("Le fichier de cet import n'est plus disponible.");
+        await trx.insertInto('directory_imports').values({ tenant_id: tenantId, id, source: 'csv', dry_run: false, forced, file_name: from.file_name, requested_by: requestedBy }).execute();
+        await trx.insertInto('directory_import_files').values({ tenant_id: tenantId, import_id: id, body: from.body }).execute();
+      });
+      return id;
+    },
+
+    async list(tenantId: string, limit = 50): Promise<ImportRun[]> {
+      const rows = await database.withTenant(tenantId, (trx) =>
+        trx.selectFrom('directory_imports').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').limit(limit).execute(),
+      );
+      return rows.map((r) => runOf(r, false));
+    },
+
+    async get(tenantId: string, id: string): Promise<ImportRun> {
+      if (!isUuid(id)) throw new NotFoundError();
+      return database.withTenant(tenantId, async (trx) => {
+        const row = await trx.selectFrom('directory_imports').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+        if (!row) throw new NotFoundError();
+        const file = await trx.selectFrom('directory_import_files').select('import_id').where('tenant_id', '=', tenantId).where('import_id', '=', id).executeTakeFirst();
+        return runOf(row, !!file);
+      });
+    },
+
+    /** The job: idempotent (a finished run is left as it is; a run that died mid-way starts again). */
+    async runCsv(tenantId: string, id: string, threshold: number, log?: Logger): Promise<ImportRun['status']> {
+      const run = await database.withTenant(tenantId, (trx) => trx.selectFrom('directory_imports').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst());
+      if (!run) throw new NotFoundError(`import ${id} not found`);
+      if (run.status !== 'queued' && run.status !== 'running') return run.status;
+      await setRun(tenantId, id, { status: 'running', started_at: new Date(), progress: 0 });
+      let lastProgress = 0;
+      const progress = async (fraction: number) => {
+        const percent = Math.min(99, Math.floor(fraction * 100));
+        if (percent < lastProgress + 5) return;
+        lastProgress = percent;
+        await setRun(tenantId, id, { progress: percent });
+      };
+      const file = await database.withTenant(tenantId, (trx) => trx.selectFrom('directory_import_files').select('body').where('tenant_id', '=', tenantId).where('import_id', '=', id).executeTakeFirst());
+      if (!file) {
+        await setRun(tenantId, id, { status: 'failed', error: "Le fichier de l'import est introuvable.", finished_at: new Date() });
+        return 'failed';
+      }
+      const parsed = await parseCsv(file.body);
+      await progress(0.3);
+      const finish = async (trx: TenantDb | undefined, status: ImportRun['status'], fields: { counts?: Record<string, number>; report?: object; error?: string | null }) => {
+        const set = { status, progress: 100, finished_at: new Date(), ...(fields.counts ? { counts: fields.counts } : {}), ...(fields.report ? { report: fields.report } : {}), error: fields.error ?? null };
+        const q = (t: TenantDb) => t.updateTable('directory_imports').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+        if (trx) await q(trx);
+        else await database.withTenant(tenantId, q);
+        log?.info({ import: id, status, counts: fields.counts }, 'directory import finished');
+        return status;
+      };
+      if (parsed.fatal) return finish(undefined, 'failed', { error: parsed.fatal, counts: { lines: parsed.lines }, report: { problems: [{ reason: parsed.fatal }] } });
+      const problems = parsed.problems.slice(0, REPORT_LIMIT);
+      // Planning and applying share one transaction, under a per-tenant lock: two runs never interleave.
+      return database.withTenant(tenantId, async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
+        const plan = await planImport(trx, tenantId, parsed.people);
+        const counts = countsOf(plan, parsed.lines, parsed.problems.length);
+        const report = { problems, changes: changesOf(plan) };
+        await progress(0.5);
+        if (run.dry_run) return finish(trx, 'succeeded', { counts, report });
+        if (parsed.problems.length > 0) {
+          return finish(trx, 'failed', { counts, report, error: `${parsed.problems.length} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` });
+        }
+        const limit = Math.floor(plan.activeCount * threshold);
+        if (plan.deactivate.length > limit && !run.forced) {
+          return finish(trx, 'needs_force', {
+            counts,
+            report,
+            error: `Cet import désactiverait ${plan.deactivate.length} compte(s) sur ${plan.activeCount} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
+          });
+        }
+        const groups = await applyPlan(trx, tenantId, plan, progress);
+        await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();
+        return finish(trx, 'succeeded', { counts: { ...counts, ...groups }, report });
+      });
+    },
+  };
+}
+
+export type Imports = ReturnType<typeof createImports>;
+
+function runOf(r: { id: string; source: 'csv' | 'ldap'; dry_run: boolean; forced: boolean; status: ImportRun['status']; file_name: string | null; progress: number; counts: Record<string, number>; report: unknown; error: string | null; created_at: Date }, hasFile: boolean): ImportRun {
+  const report = (r.report ?? {}) as { problems?: Problem[]; changes?: Change[] };
+  return {
+    id: r.id,
+    source: r.source,
+    dryRun: r.dry_run,
+    forced: r.forced,
+    status: r.status,
+    fileName: r.file_name,
+    progress: r.progress,
+    counts: r.counts ?? {},
+    problems: report.problems ?? [],
+    changes: report.changes ?? [],
+    error: r.error,
+    createdAt: r.created_at,
+    hasFile,
+  };
+}
