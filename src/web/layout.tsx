@@ -40,7 +40,8 @@ export function navigableServices(tenant: Tenant): { id: ServiceId; path: string
   });
 }
 
-export function Layout(props: { ctx: PageContext; title: string; children: ComponentChildren }) {
+/** `refreshTo`: go on to this address by itself (meta refresh, no JavaScript needed). */
+export function Layout(props: { ctx: PageContext; title: string; refreshTo?: string; children: ComponentChildren }) {
   const { tenant, locale, t, path, user } = props.ctx;
   const { branding } = tenant.declaration;
   const nav = [{ path: '/', label: t('nav.home') }, ...navigableServices(tenant).map((s) => ({ path: s.path, label: locale === 'en' ? s.labelEn : s.label }))];
@@ -51,6 +52,7 @@ export function Layout(props: { ctx: PageContext; title: string; children: Compo
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${tenant.displayName}`}</title>
+        {props.refreshTo && <meta http-equiv="refresh" content={`0;url=${props.refreshTo}`} />}
         {branding.favicon && <link rel="icon" href={`/branding/${branding.favicon}`} />}
         <link rel="stylesheet" href="/static/portique.css" />
         <style dangerouslySetInnerHTML={{ __html: themeCss(branding) }} />

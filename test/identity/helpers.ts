@@ -112,3 +112,15 @@ export async function login(app: FastifyInstance, host: string, body: VerifiedLo
     payload: { login: body },
   });
 }
+
+/**
+ * Where the "you are logged out" page sends the browser on (its meta refresh): SP-initiated single
+ * logout goes on to the IdP by a page, not a redirect, since the CSP's form-action would block a
+ * form submission redirected to another origin.
+ */
+export function sloContinuation(res: LightMyRequestResponse): string {
+  if (res.statusCode !== 200) throw new Error(`expected the logout page, got ${res.statusCode}`);
+  const match = /<meta http-equiv="refresh" content="0;url=([^"]+)"/.exec(res.body);
+  if (!match) throw new Error('no meta refresh on the logout page');
+  return match[1]!.replaceAll('&amp;', '&');
+}

@@ -20,7 +20,7 @@ import { samlRoutes } from '../../src/identity/saml/routes.js';
 import { spEndpoints } from '../../src/identity/saml/sp.js';
 import type { Tenant } from '../../src/tenancy/registry.js';
 import { startPortique } from '../helpers/app.js';
-import { ADMIN_ENTITLEMENT, OPERATOR_HOST, OPERATOR_IDP, operatorDeclarationFile } from './helpers.js';
+import { ADMIN_ENTITLEMENT, OPERATOR_HOST, OPERATOR_IDP, operatorDeclarationFile, sloContinuation } from './helpers.js';
 
 const KEY_SECRET = 'round-trip-test-secret-0123456789abcdef';
 const idps = {
@@ -220,8 +220,7 @@ t.test('SP-initiated single logout: CSRF-protected, ends the session, asks the I
   t.equal(forged.statusCode, 403, 'no token, no logout');
   t.match((await page('nord.localhost', '/aide')).body, 'Camille Martin', 'still logged in');
   const res = await app.inject({ method: 'POST', url: '/saml/deconnexion', headers: { host: 'nord.localhost', cookie: cookieHeader(), accept: 'text/html' }, payload: { _csrf: csrf } });
-  t.equal(res.statusCode, 303);
-  const request = readLogoutRequest(res.headers.location as string);
+  const request = readLogoutRequest(sloContinuation(res));
   t.equal(request.nameId, 'nid-sp-slo');
   t.equal(request.sessionIndex, '_s-sp-slo');
   t.notMatch((await page('nord.localhost', '/aide')).body, 'Camille Martin', 'logged out locally');
@@ -235,8 +234,7 @@ t.test("the header's logout button does single logout where SAML is served", asy
   const first = await app.inject({ method: 'POST', url: '/deconnexion', headers, payload: { _csrf: csrf } });
   t.equal(first.statusCode, 307);
   const second = await app.inject({ method: 'POST', url: first.headers.location as string, headers, payload: { _csrf: csrf } });
-  t.equal(second.statusCode, 303);
-  t.equal(readLogoutRequest(second.headers.location as string).sessionIndex, '_s-header', 'the IdP is asked to log out this session');
+  t.equal(readLogoutRequest(sloContinuation(second)).sessionIndex, '_s-header', 'the IdP is asked to log out this session');
   t.notMatch((await page('nord.localhost', '/aide')).body, 'Camille Martin');
   t.notOk(jar.get('portique_session'), 'the dead cookie is cleared on the next page');
 });

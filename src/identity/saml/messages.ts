@@ -15,6 +15,9 @@ const fr = {
   'unavailable': 'La connexion n’est pas disponible pour le moment : aucun fournisseur d’identité n’est configuré pour cet établissement.',
   'logout.refused': 'Demande de déconnexion refusée ({reason}).',
   'unknownIdp': 'Cet établissement ne fait pas partie des choix proposés.',
+  'logout.title': 'Vous êtes déconnecté',
+  'logout.continue': 'Votre session sur l’ENT est terminée. Nous terminons aussi votre session auprès de {idp}…',
+  'logout.go': 'Continuer',
 };
 const en: typeof fr = {
   'discovery.title': 'Choose your institution',
@@ -29,6 +32,9 @@ const en: typeof fr = {
   'unavailable': 'Login is not available at the moment: no identity provider is configured for this university.',
   'logout.refused': 'Logout request refused ({reason}).',
   'unknownIdp': 'This institution is not one of the choices offered.',
+  'logout.title': 'You are logged out',
+  'logout.continue': 'Your session on the digital workspace has ended. We are now ending your session with {idp} too…',
+  'logout.go': 'Continue',
 };
 
 export type SamlMessageKey = keyof typeof fr;

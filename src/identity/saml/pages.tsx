@@ -44,3 +44,25 @@ export function DiscoveryPage(props: { ctx: PageContext; idps: readonly IdpConfi
     </Layout>
   );
 }
+
+/**
+ * After the local session ended: on to the IdP's single logout by a GET navigation. A redirect
+ * would continue the logout form's submission, which `form-action 'self'` (our CSP) blocks for
+ * another origin; a page that moves on by itself is not a form submission.
+ */
+export function LogoutContinuePage(props: { ctx: PageContext; idpName: string; to: string }) {
+  const s = (key: Parameters<typeof samlText>[1], params?: Record<string, string>) => samlText(props.ctx.locale, key, params);
+  return (
+    <Layout ctx={props.ctx} title={s('logout.title')} refreshTo={props.to}>
+      <section class="notice">
+        <h1>{s('logout.title')}</h1>
+        <p>{s('logout.continue', { idp: props.idpName })}</p>
+        <p>
+          <a class="button" href={props.to}>
+            {s('logout.go')}
+          </a>
+        </p>
+      </section>
+    </Layout>
+  );
+}

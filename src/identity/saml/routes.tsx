@@ -16,7 +16,7 @@ import { createIdpResolver, type IdpConfig, type IdpResolver } from './idp.js';
 import { createSpKeyStore, type SpKeyStore } from './keys.js';
 import { readLogoutMessage } from './logout.js';
 import { samlText } from './messages.js';
-import { DiscoveryPage } from './pages.js';
+import { DiscoveryPage, LogoutContinuePage } from './pages.js';
 import { validateLoginResponse, type PendingRequest } from './response.js';
 import { authnRequestXml, logoutRequestXml, logoutResponseXml, newRequestId, spEndpoints, spMetadata } from './sp.js';
 import { SamlValidationError } from './xml.js';
@@ -177,7 +177,9 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
     const id = newRequestId();
     await redis.set(redisKey(tenant, 'logout', id), idp.entityId, 'EX', REQUEST_TTL_SECONDS);
     const xml = logoutRequestXml(sp(tenant), { id, destination: idp.sloUrl, nameId: session.nameId, nameIdFormat: session.nameIdFormat, sessionIndex: session.sessionIndex });
-    return reply.redirect(redirectUrl(idp.sloUrl, 'SAMLRequest', xml, undefined, (await keysOf(tenant)).current.privateKey), 303);
+    const to = redirectUrl(idp.sloUrl, 'SAMLRequest', xml, undefined, (await keysOf(tenant)).current.privateKey);
+    const idpName = (pageContext(request).locale === 'en' && idp.name.en) || idp.name.fr;
+    return sendPage(reply.header('cache-control', 'no-store'), <LogoutContinuePage ctx={pageContext(request)} idpName={idpName} to={to} />);
   });
 
   async function singleLogout(request: FastifyRequest, reply: FastifyReply, binding: 'redirect' | 'post') {
