@@ -1,0 +1,28 @@
+// The CSV import as a real job: enqueued by name, run by a worker, its run record shows the result;
+// a second enqueue with the same key is the same job (the run is not applied twice).
+import t from 'tap';
+import { createImports } from '../../src/directory/imports.js';
+import { startJobsHarness } from '../helpers/jobs.js';
+
+const harness = await startJobsHarness();
+t.teardown(() => harness.close());
+const imports = createImports(harness.database.app);
+
+t.test('directory.import-csv runs in a worker and records its report', async (t) => {
+  await harness.startWorker();
+  const body = Buffer.from('id;sn;givenName\na@univ-nord.example;Arnaud;Anne\nb@univ-nord.example;Bernard;Basile\n');
+  const id = await imports.createCsvRun(harness.nord, { fileName: 'people.csv', body, dryRun: false, requestedBy: null });
+  const first = await harness.jobs.enqueue('directory.import-csv', { tenantId: harness.nord, importId: id }, { key: id });
+  const again = await harness.jobs.enqueue('directory.import-csv', { tenantId: harness.nord, importId: id }, { key: id });
+  t.equal(again.id, first.id, 'same key, same job');
+  let run = await imports.get(harness.nord, id);
+  for (let i = 0; i < 200 && run.status !== 'succeeded' && run.status !== 'failed'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    run = await imports.get(harness.nord, id);
+  }
+  t.equal(run.status, 'succeeded');
+  t.equal(run.progress, 100);
+  t.match(run.counts, { create: 2 });
+  t.notOk(run.hasFile, 'the file of a finished real run is removed; the report stays');
+  await t.rejects(harness.jobs.enqueue('directory.import-csv', { tenantId: harness.nord, importId: 'nope' } as never), /importId/, 'a bad payload is refused at enqueue');
+});
