@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { DbHandle } from '../platform/db.js';
-import { BadRequestError } from '../platform/errors.js';
+import { BadRequestError, UnavailableError } from '../platform/errors.js';
 import type { Declaration } from '../tenancy/declaration.js';
 import { localeOf, pageContext } from '../web/context.js';
 import { translator } from '../web/i18n/index.js';
@@ -196,7 +196,11 @@ export function createIdentity(deps: IdentityDeps): Identity {
     const id = request.cookies[name];
     if (!id) return;
     // Looked up in this host's realm only: another tenant's session is not found here.
-    const session = await sessions.get(realm, id);
+    // Redis away: a clear 503 at once (the client fails fast), never a 500 or a silent logout.
+    const session = await sessions.get(realm, id).catch((error: unknown) => {
+      request.log.error({ err: error }, 'session store unavailable');
+      throw new UnavailableError(translator(localeOf(request))('error.sessionsUnavailable'));
+    });
     if (session) {
       request.session = session;
       request.log = request.log.child({ person: session.personId });

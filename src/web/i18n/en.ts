@@ -27,6 +27,7 @@ export const en: Messages = {
   'error.back': 'Back to home',
   'error.404': 'This page does not exist.',
   'error.500': 'Something unexpected went wrong. Please try again in a moment.',
+  'error.sessionsUnavailable': 'The login service is unavailable for a moment. Please try again shortly.',
   'maintenance.title': 'Under maintenance',
   'maintenance.body': "{name}'s digital workspace is temporarily unavailable. Please try again later.",
   'unknownHost.title': 'Unknown university',

@@ -26,6 +26,7 @@ export const fr = {
   'error.back': "Retour à l'accueil",
   'error.404': "Cette page n'existe pas.",
   'error.500': 'Une erreur inattendue est survenue. Réessayez dans un instant.',
+  'error.sessionsUnavailable': 'Le service de connexion est momentanément indisponible. Réessayez dans un instant.',
   'maintenance.title': 'Service en maintenance',
   'maintenance.body': "L'espace numérique de {name} est momentanément indisponible. Merci de réessayer plus tard.",
   'unknownHost.title': 'Établissement inconnu',
