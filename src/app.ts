@@ -13,6 +13,8 @@ import type { QueueService } from './platform/queue.js';
 import type { Storage } from './platform/storage.js';
 import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
+import { documentsRoutes } from './documents/routes.js';
+import { createDocumentsService } from './documents/service.js';
 import { operatorRoutes } from './operator/routes.js';
 import { operatorSamlRoutes } from './operator/saml.js';
 import { samlRoutes, type SamlHandover } from './identity/saml/routes.js';
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
+  await app.register(documentsRoutes, { documents: createDocumentsService({ database, storage }) });
   await app.register(directoryPlugin, { database, queue });
   if (operator) {
     await app.register(operatorRoutes, { operator, identity: app.identity, registry, singleLogout: true });

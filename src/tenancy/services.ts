@@ -9,7 +9,7 @@ export interface ServiceInfo {
 export const SERVICES = {
   directory: { label: { fr: 'Annuaire', en: 'Directory' }, path: '/annuaire' },
   groups: { label: { fr: 'Groupes', en: 'Groups' } },
-  documents: { label: { fr: 'Documents', en: 'Documents' } },
+  documents: { label: { fr: 'Documents', en: 'Documents' }, path: '/documents' },
   agenda: { label: { fr: 'Agenda', en: 'Calendar' } },
   mail: { label: { fr: 'Messagerie', en: 'Mail' } },
   channels: { label: { fr: 'Actualités', en: 'News' } },

@@ -1,0 +1,276 @@
+// "Mes documents" pages: server-rendered, usable without JavaScript (every change is a form with
+// its CSRF field; uploads are a plain multipart form). documents.js adds drag and drop and a
+// progress bar where scripts run.
+import { CsrfField, Layout, type PageContext } from '../web/layout.js';
+import type { DocumentNode, DocumentVersion, Usage } from './service.js';
+
+const TEXT = {
+  fr: {
+    title: 'Mes documents', root: 'Mes documents', trash: 'Corbeille', search: 'Rechercher', searchLabel: 'Rechercher dans mes documents',
+    upload: 'Envoyer', uploadLabel: 'Fichiers à envoyer', drop: 'ou déposez des fichiers ici', newFolder: 'Nouveau dossier', create: 'Créer',
+    name: 'Nom', size: 'Taille', modified: 'Modifié le', actions: 'Actions', empty: 'Ce dossier est vide.', download: 'Télécharger', open: 'Ouvrir',
+    rename: 'Renommer', move: 'Déplacer', copy: 'Copier', delete: 'Mettre à la corbeille', versions: 'Versions', to: 'vers',
+    rootFolder: '(racine)', usage: 'Espace utilisé : {used} sur {limit}', trashEmpty: 'La corbeille est vide.', restore: 'Restaurer',
+    purge: 'Supprimer définitivement', emptyTrash: 'Vider la corbeille', deletedOn: 'Supprimé le', results: 'Résultats pour « {q} »',
+    noResults: 'Aucun document ne correspond.', current: 'version actuelle', back: 'Retour au dossier', breadcrumb: "Fil d'Ariane",
+  },
+  en: {
+    title: 'My documents', root: 'My documents', trash: 'Trash', search: 'Search', searchLabel: 'Search my documents',
+    upload: 'Upload', uploadLabel: 'Files to upload', drop: 'or drop files here', newFolder: 'New folder', create: 'Create',
+    name: 'Name', size: 'Size', modified: 'Modified', actions: 'Actions', empty: 'This folder is empty.', download: 'Download', open: 'Open',
+    rename: 'Rename', move: 'Move', copy: 'Copy', delete: 'Move to trash', versions: 'Versions', to: 'to',
+    rootFolder: '(root)', usage: 'Space used: {used} of {limit}', trashEmpty: 'The trash is empty.', restore: 'Restore',
+    purge: 'Delete forever', emptyTrash: 'Empty the trash', deletedOn: 'Deleted on', results: 'Results for “{q}”',
+    noResults: 'No document matches.', current: 'current version', back: 'Back to the folder', breadcrumb: 'Breadcrumb',
+  },
+} as const;
+type Key = keyof (typeof TEXT)['fr'];
+const tr = (ctx: PageContext, key: Key, params: Record<string, string> = {}) =>
+  (TEXT[ctx.locale][key] as string).replace(/\{(\w+)\}/g, (m, n: string) => params[n] ?? m);
+
+export function formatSize(bytes: number, locale: string): string {
+  const units = locale === 'fr' ? ['o', 'Ko', 'Mo', 'Go', 'To'] : ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: unit ? 1 : 0 }).format(value)} ${units[unit]}`;
+}
+
+const date = (ctx: PageContext, d: Date) => new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(d);
+const folderHref = (id: string | null) => (id ? `/documents?dossier=${id}` : '/documents');
+
+function QuotaBar(props: { ctx: PageContext; usage: Usage }) {
+  const { ctx, usage } = props;
+  const label = tr(ctx, 'usage', { used: formatSize(usage.used, ctx.locale), limit: formatSize(usage.limit, ctx.locale) });
+  return (
+    <div class="quota">
+      <label for="quota-bar">{label}</label>
+      <meter id="quota-bar" min={0} max={usage.limit} value={usage.used} high={usage.limit * 0.9}>
+        {label}
+      </meter>
+    </div>
+  );
+}
+
+function DocumentsNav(props: { ctx: PageContext }) {
+  const { ctx } = props;
+  return (
+    <div class="documents-tools">
+      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
+      <form method="get" action="/documents/recherche" role="search" class="inline-form">
+        <label for="q">{tr(ctx, 'searchLabel')}</label> <input id="q" name="q" type="search" /> <button type="submit">{tr(ctx, 'search')}</button>
+      </form>
+    </div>
+  );
+}
+
+function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: DocumentNode[] }) {
+  const { ctx, item, folders } = props;
+  const targets = folders.filter((f) => f.id !== item.id);
+  return (
+    <tr>
+      <td>
+        {item.kind === 'folder' ? (
+          <a href={folderHref(item.id)}>📁 {item.name}</a>
+        ) : (
+          <a href={`/documents/fichiers/${item.id}`} download>
+            {item.name}
+          </a>
+        )}
+      </td>
+      <td>{item.kind === 'file' ? formatSize(item.size, ctx.locale) : ''}</td>
+      <td>{date(ctx, item.updatedAt)}</td>
+      <td>
+        <details>
+          <summary>{tr(ctx, 'actions')}</summary>
+          {item.kind === 'file' && (
+            <p>
+              <a href={`/documents/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a> · <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a>
+            </p>
+          )}
+          <form method="post" action={`/documents/elements/${item.id}/renommer`}>
+            <CsrfField ctx={ctx} />
+            <label>
+              {tr(ctx, 'name')} <input name="nom" value={item.name} required maxLength={255} />
+            </label>{' '}
+            <button type="submit">{tr(ctx, 'rename')}</button>
+          </form>
+          {(['deplacer', 'copier'] as const).map((action) => (
+            <form method="post" action={`/documents/elements/${item.id}/${action}`}>
+              <CsrfField ctx={ctx} />
+              <label>
+                {tr(ctx, action === 'deplacer' ? 'move' : 'copy')} {tr(ctx, 'to')}{' '}
+                <select name="cible">
+                  <option value="">{tr(ctx, 'rootFolder')}</option>
+                  {targets.map((f) => (
+                    <option value={f.id}>{f.name}</option>
+                  ))}
+                </select>
+              </label>{' '}
+              <button type="submit">{tr(ctx, action === 'deplacer' ? 'move' : 'copy')}</button>
+            </form>
+          ))}
+          <form method="post" action={`/documents/elements/${item.id}/supprimer`}>
+            <CsrfField ctx={ctx} />
+            <button type="submit">{tr(ctx, 'delete')}</button>
+          </form>
+        </details>
+      </td>
+    </tr>
+  );
+}
+
+export function FolderPage(props: { ctx: PageContext; folder: DocumentNode | null; path: DocumentNode[]; items: DocumentNode[]; folders: DocumentNode[]; usage: Usage }) {
+  const { ctx, folder, path, items, folders, usage } = props;
+  const csrf = ctx.user?.csrfToken ?? '';
+  const uploadAction = `/documents/envoi?_csrf=${encodeURIComponent(csrf)}${folder ? `&dossier=${folder.id}` : ''}`;
+  return (
+    <Layout ctx={ctx} title={folder ? folder.name : tr(ctx, 'title')}>
+      <h1>{folder ? folder.name : tr(ctx, 'title')}</h1>
+      <nav aria-label={tr(ctx, 'breadcrumb')}>
+        <a href="/documents">{tr(ctx, 'root')}</a>
+        {path.map((p) => (
+          <>
+            {' / '}
+            <a href={folderHref(p.id)}>{p.name}</a>
+          </>
+        ))}
+      </nav>
+      <DocumentsNav ctx={ctx} />
+      <QuotaBar ctx={ctx} usage={usage} />
+      <form method="post" action={uploadAction} enctype="multipart/form-data" class="upload-form" data-documents-upload>
+        <label for="fichiers">{tr(ctx, 'uploadLabel')}</label> <input id="fichiers" name="fichiers" type="file" multiple required />{' '}
+        <button type="submit">{tr(ctx, 'upload')}</button> <span class="drop-hint">{tr(ctx, 'drop')}</span>
+        <progress hidden max={100} value={0} />
+      </form>
+      <form method="post" action="/documents/dossiers">
+        <CsrfField ctx={ctx} />
+        {folder && <input type="hidden" name="parent" value={folder.id} />}
+        <label for="nom-dossier">{tr(ctx, 'newFolder')}</label> <input id="nom-dossier" name="nom" required maxLength={255} />{' '}
+        <button type="submit">{tr(ctx, 'create')}</button>
+      </form>
+      {items.length === 0 ? (
+        <p>{tr(ctx, 'empty')}</p>
+      ) : (
+        <table class="documents">
+          <thead>
+            <tr>
+              <th scope="col">{tr(ctx, 'name')}</th>
+              <th scope="col">{tr(ctx, 'size')}</th>
+              <th scope="col">{tr(ctx, 'modified')}</th>
+              <th scope="col">{tr(ctx, 'actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((item) => (
+              <ItemRow ctx={ctx} item={item} folders={folders} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <script src="/static/documents.js" defer />
+    </Layout>
+  );
+}
+
+export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usage: Usage }) {
+  const { ctx, items } = props;
+  return (
+    <Layout ctx={ctx} title={tr(ctx, 'trash')}>
+      <h1>{tr(ctx, 'trash')}</h1>
+      <DocumentsNav ctx={ctx} />
+      <QuotaBar ctx={ctx} usage={props.usage} />
+      {items.length === 0 ? (
+        <p>{tr(ctx, 'trashEmpty')}</p>
+      ) : (
+        <>
+          <table class="documents">
+            <thead>
+              <tr>
+                <th scope="col">{tr(ctx, 'name')}</th>
+                <th scope="col">{tr(ctx, 'deletedOn')}</th>
+                <th scope="col">{tr(ctx, 'actions')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((item) => (
+                <tr>
+                  <td>{item.kind === 'folder' ? `📁 ${item.name}` : item.name}</td>
+                  <td>{item.deletedAt ? date(ctx, item.deletedAt) : ''}</td>
+                  <td>
+                    <form method="post" action={`/documents/corbeille/${item.id}/restaurer`} class="inline-form">
+                      <CsrfField ctx={ctx} />
+                      <button type="submit">{tr(ctx, 'restore')}</button>
+                    </form>{' '}
+                    <form method="post" action={`/documents/corbeille/${item.id}/supprimer`} class="inline-form">
+                      <CsrfField ctx={ctx} />
+                      <button type="submit">{tr(ctx, 'purge')}</button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form method="post" action="/documents/corbeille/vider">
+            <CsrfField ctx={ctx} />
+            <button type="submit">{tr(ctx, 'emptyTrash')}</button>
+          </form>
+        </>
+      )}
+    </Layout>
+  );
+}
+
+export function SearchPage(props: { ctx: PageContext; query: string; results: DocumentNode[] }) {
+  const { ctx, results } = props;
+  return (
+    <Layout ctx={ctx} title={tr(ctx, 'search')}>
+      <h1>{tr(ctx, 'results', { q: props.query })}</h1>
+      <DocumentsNav ctx={ctx} />
+      {results.length === 0 ? (
+        <p>{tr(ctx, 'noResults')}</p>
+      ) : (
+        <ul>
+          {results.map((item) => (
+            <li>
+              {item.kind === 'folder' ? <a href={folderHref(item.id)}>📁 {item.name}</a> : <a href={`/documents/fichiers/${item.id}`}>{item.name}</a>}{' '}
+              (<a href={folderHref(item.parentId)}>{tr(ctx, 'back')}</a>)
+            </li>
+          ))}
+        </ul>
+      )}
+    </Layout>
+  );
+}
+
+export function VersionsPage(props: { ctx: PageContext; node: DocumentNode; versions: DocumentVersion[] }) {
+  const { ctx, node, versions } = props;
+  return (
+    <Layout ctx={ctx} title={`${tr(ctx, 'versions')} · ${node.name}`}>
+      <h1>
+        {tr(ctx, 'versions')} · {node.name}
+      </h1>
+      <p>
+        <a href={folderHref(node.parentId)}>{tr(ctx, 'back')}</a>
+      </p>
+      <ul>
+        {versions.map((v) => (
+          <li>
+            <a href={`/documents/fichiers/${node.id}?version=${v.id}`}>{date(ctx, v.createdAt)}</a> — {formatSize(v.size, ctx.locale)}{' '}
+            {v.id === node.currentVersionId ? (
+              <strong>({tr(ctx, 'current')})</strong>
+            ) : (
+              <form method="post" action={`/documents/fichiers/${node.id}/versions/${v.id}/restaurer`} class="inline-form">
+                <CsrfField ctx={ctx} />
+                <button type="submit">{tr(ctx, 'restore')}</button>
+              </form>
+            )}
+          </li>
+        ))}
+      </ul>
+    </Layout>
+  );
+}

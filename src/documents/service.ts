@@ -1,0 +1,538 @@
+// The documents service: spaces of folders and files stored in S3, with versions, trash and
+// quotas. No HTTP here (src/documents/routes.tsx is the thin layer).
+//
+// Nothing is orphaned: content goes to S3 first and its rows are written after, in one
+// transaction; if that transaction fails the object is deleted. Deletions go the other way (rows
+// first, objects after commit). A crash between the two leaves an object without a row, which
+// the reconciliation job reports and removes, never a row without its object.
+//
+// Quotas: an upload reserves space before a byte is streamed (repository.reserve: tenant and space
+// rows locked, used + reserved checked), the bytes that land move from reserved to used in the
+// transaction that records them, and whatever is left is given back in a finally block, whatever
+// went wrong (S3 down, client gone, over quota).
+import { createHash } from 'node:crypto';
+import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { sql } from 'kysely';
+import type { DbHandle, TenantDb } from '../platform/db.js';
+import { BadRequestError, ConflictError, DomainError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../platform/errors.js';
+import { isUuid, newId } from '../platform/ids.js';
+import { tenantKey, type Storage } from '../platform/storage.js';
+import { parseSize } from '../tenancy/declaration.js';
+import type { Tenant } from '../tenancy/registry.js';
+import { contentTypeOf } from './content-types.js';
+import { cleanName, numberedName } from './names.js';
+import * as repo from './repository.js';
+import type { DocumentNode, DocumentVersion } from './repository.js';
+import './tables.js';
+
+export type { DocumentNode, DocumentVersion } from './repository.js';
+
+/** Who acts: a person of a tenant. Their personal space's id is their person id. */
+export interface Actor {
+  tenant: Tenant;
+  personId: string;
+}
+
+export interface IncomingFile {
+  filename: string;
+  stream: Readable;
+}
+
+export interface Usage {
+  used: number;
+  limit: number;
+}
+
+/** Versions kept per file, the current one included. */
+export const KEEP_VERSIONS = 10;
+const PART_SIZE = 8 * 1024 * 1024;
+
+const quotaMessage = "Votre espace de documents est plein : supprimez des fichiers ou videz la corbeille.";
+const tenantQuotaMessage = "L'espace de stockage de l'établissement est plein.";
+
+export interface DocumentsService {
+  usage(actor: Actor): Promise<Usage>;
+  list(actor: Actor, folderId: string | null): Promise<{ folder: DocumentNode | null; path: DocumentNode[]; items: DocumentNode[] }>;
+  createFolder(actor: Actor, parentId: string | null, name: unknown): Promise<DocumentNode>;
+  /** Streams each file to S3; `bound`: an upper bound of the bytes to come (the request's length). */
+  upload(actor: Actor, parentId: string | null, bound: number | undefined, files: AsyncIterable<IncomingFile>): Promise<DocumentNode[]>;
+  open(actor: Actor, fileId: string, versionId?: string): Promise<{ node: DocumentNode; version: DocumentVersion }>;
+  read(actor: Actor, version: DocumentVersion, range?: { start: number; end: number }): Promise<Readable>;
+  rename(actor: Actor, id: string, name: unknown): Promise<DocumentNode>;
+  move(actor: Actor, id: string, targetId: string | null): Promise<DocumentNode>;
+  copy(actor: Actor, id: string, targetId: string | null): Promise<DocumentNode>;
+  trash(actor: Actor, id: string): Promise<DocumentNode>;
+  listTrash(actor: Actor): Promise<DocumentNode[]>;
+  restore(actor: Actor, id: string): Promise<DocumentNode>;
+  purge(actor: Actor, id: string): Promise<void>;
+  emptyTrash(actor: Actor): Promise<number>;
+  /** The retention job: trashed before `cutoff`, in every space of the tenant. */
+  purgeTrashedBefore(tenantId: string, cutoff: Date): Promise<number>;
+  versions(actor: Actor, fileId: string): Promise<{ node: DocumentNode; versions: DocumentVersion[] }>;
+  restoreVersion(actor: Actor, fileId: string, versionId: string): Promise<DocumentNode>;
+  search(actor: Actor, query: string): Promise<DocumentNode[]>;
+  /** Every live folder of the space (move and copy targets). */
+  folders(actor: Actor): Promise<DocumentNode[]>;
+}
+
+export function limitsOf(tenant: Tenant, spaceId: string): repo.Limits & { largestUpload: number } {
+  const { quotas } = tenant.declaration;
+  return {
+    tenantId: tenant.id,
+    spaceId,
+    spaceLimit: parseSize(quotas.storagePerPerson),
+    tenantLimit: parseSize(quotas.storageTotal),
+    largestUpload: parseSize(quotas.largestUpload),
+  };
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === '23505';
+
+/** Counts and hashes what flows through; refuses a byte past `limit`. */
+class Meter extends Transform {
+  bytes = 0;
+  readonly hash = createHash('sha256');
+  constructor(
+    private readonly limit: number,
+    private readonly tooLarge: () => DomainError,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) return callback(this.tooLarge());
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+}
+
+export function createDocumentsService(deps: { database: DbHandle; storage: Storage }): DocumentsService {
+  const { database, storage } = deps;
+  const tx = <T>(actor: Actor | string, fn: (trx: TenantDb) => Promise<T>) => database.withTenant(typeof actor === 'string' ? actor : actor.tenant.id, fn);
+  const space = (actor: Actor) => actor.personId;
+
+  async function deleteObjects(keys: string[]): Promise<void> {
+    // After the rows are gone: a failure here leaves an orphan object, which reconciliation removes.
+    await Promise.allSettled(keys.map((Key) => storage.client.send(new DeleteObjectCommand({ Bucket: storage.bucket, Key }))));
+  }
+
+  async function folderOrRoot(trx: TenantDb, actor: Actor, id: string | null, lock = false): Promise<DocumentNode | null> {
+    if (id === null) return null;
+    const node = isUuid(id) ? await repo.liveNode(trx, space(actor), id, lock) : undefined;
+    if (!node || node.kind !== 'folder') throw new NotFoundError("Ce dossier n'existe pas.");
+    return node;
+  }
+
+  async function mine(trx: TenantDb, actor: Actor, id: string, lock = false): Promise<DocumentNode> {
+    const node = isUuid(id) ? await repo.liveNode(trx, space(actor), id, lock) : undefined;
+    if (!node) throw new NotFoundError("Ce document n'existe pas.");
+    return node;
+  }
+
+  async function freeName(trx: TenantDb, spaceId: string, parentId: string | null, name: string): Promise<string> {
+    for (let n = 1; n < 1000; n++) {
+      const candidate = n === 1 ? name : numberedName(name, n);
+      if (!(await repo.nameTaken(trx, spaceId, parentId, candidate))) return candidate;
+    }
+    throw new ConflictError('Trop de documents portent ce nom.');
+  }
+
+  /** Deletes trashed roots (and what is under them); returns the object keys to delete. */
+  async function purgeRoots(trx: TenantDb, tenantId: string, roots: DocumentNode[]): Promise<string[]> {
+    const keys: string[] = [];
+    for (const root of roots) {
+      const nodes = await repo.subtree(trx, root.id);
+      const ids = nodes.map((n) => n.id);
+      const versions = await trx.selectFrom('document_versions').select(['object_key', 'size']).where('node_id', 'in', ids).execute();
+      const bytes = versions.reduce((sum, v) => sum + Number(v.size), 0);
+      await trx.deleteFrom('document_nodes').where('id', '=', root.id).execute();
+      await repo.freeUsed(trx, tenantId, root.spaceId, bytes);
+      keys.push(...versions.map((v) => v.object_key));
+    }
+    return keys;
+  }
+
+  /** Streams one file to S3 within `budget` bytes; the object exists only if this returns. */
+  async function streamToS3(actor: Actor, file: IncomingFile, key: string, contentType: string, limit: number, tooLarge: () => DomainError) {
+    const meter = new Meter(limit, tooLarge);
+    let sourceError: unknown;
+    const body = new PassThrough();
+    pipeline(file.stream, meter, body, (error) => {
+      if (error && !(error instanceof DomainError)) sourceError = error;
+    });
+    const upload = new Upload({
+      client: storage.client,
+      params: { Bucket: storage.bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: PART_SIZE,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      // A multipart upload is aborted by lib-storage; a single PUT may still have landed.
+      await deleteObjects([key]);
+      file.stream.resume();
+      const cause = meter.errored ?? error;
+      if (cause instanceof DomainError) throw cause;
+      if (sourceError || file.stream.destroyed) throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+      throw new UnavailableError("Le stockage des documents ne répond pas : le fichier n'a pas été enregistré. Réessayez dans un moment.");
+    }
+    if (sourceError) {
+      await deleteObjects([key]);
+      throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+    }
+    return { size: meter.bytes, sha256: meter.hash.digest('hex') };
+  }
+
+  /** Records a landed object as a new file or a new version of the file of that name. */
+  async function record(actor: Actor, parentId: string | null, name: string, contentType: string, reservationId: string, versionId: string, key: string, stored: { size: number; sha256: string }) {
+    const tenantId = actor.tenant.id;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await tx(actor, async (trx) => {
+          await folderOrRoot(trx, actor, parentId, true);
+          await repo.consume(trx, tenantId, reservationId, stored.size);
+          const existing = await repo.nameTaken(trx, space(actor), parentId, name);
+          const version = { tenant_id: tenantId, id: versionId, object_key: key, size: stored.size, content_type: contentType, sha256: stored.sha256, created_by: actor.personId };
+          if (existing?.kind === 'folder') throw new ConflictError(`Un dossier porte déjà le nom « ${name} ».`);
+          if (existing) {
+            await trx.selectFrom('document_nodes').select('id').where('id', '=', existing.id).forUpdate().execute();
+            await trx.insertInto('document_versions').values({ ...version, node_id: existing.id }).execute();
+            const row = await trx
+              .updateTable('document_nodes')
+              .set({ current_version_id: versionId, size: stored.size, content_type: contentType, updated_at: new Date() })
+              .where('id', '=', existing.id)
+              .returningAll()
+              .executeTakeFirstOrThrow();
+            const old = await trx
+              .selectFrom('document_versions')
+              .select(['id', 'object_key', 'size'])
+              .where('node_id', '=', existing.id)
+              .where('id', '<>', versionId)
+              .orderBy('created_at', 'desc')
+              .orderBy('id', 'desc')
+              .offset(KEEP_VERSIONS - 1)
+              .limit(1000)
+              .execute();
+            if (old.length) {
+              await trx.deleteFrom('document_versions').where('id', 'in', old.map((v) => v.id)).execute();
+              await repo.freeUsed(trx, tenantId, space(actor), old.reduce((s, v) => s + Number(v.size), 0));
+            }
+            return { node: repo.toNode(row), pruned: old.map((v) => v.object_key) };
+          }
+          const nodeId = newId();
+          const row = await trx
+            .insertInto('document_nodes')
+            .values({ tenant_id: tenantId, id: nodeId, space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: 'file', name, size: stored.size, content_type: contentType, current_version_id: versionId })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await trx.insertInto('document_versions').values({ ...version, node_id: nodeId }).execute();
+          return { node: repo.toNode(row), pruned: [] as string[] };
+        });
+      } catch (error) {
+        // Two uploads of one new name at once: the second becomes a version of the first.
+        if (isUniqueViolation(error) && attempt < 2) continue;
+        throw error;
+      }
+    }
+  }
+
+  return {
+    async usage(actor) {
+      const limits = limitsOf(actor.tenant, space(actor));
+      const usage = await tx(actor, (trx) => repo.usageOf(trx, space(actor)));
+      return { used: usage.used, limit: limits.spaceLimit };
+    },
+
+    async list(actor, folderId) {
+      return tx(actor, async (trx) => {
+        const folder = await folderOrRoot(trx, actor, folderId);
+        const path = folder ? await repo.ancestry(trx, folder.id) : [];
+        return { folder, path, items: await repo.children(trx, space(actor), folder?.id ?? null) };
+      });
+    },
+
+    async createFolder(actor, parentId, rawName) {
+      const name = cleanName(rawName);
+      try {
+        return await tx(actor, async (trx) => {
+          await folderOrRoot(trx, actor, parentId, true);
+          if (await repo.nameTaken(trx, space(actor), parentId, name)) throw new ConflictError(`« ${name} » existe déjà dans ce dossier.`);
+          const row = await trx
+            .insertInto('document_nodes')
+            .values({ tenant_id: actor.tenant.id, id: newId(), space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: 'folder', name, content_type: null, current_version_id: null })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return repo.toNode(row);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`« ${name} » existe déjà dans ce dossier.`);
+        throw error;
+      }
+    },
+
+    async upload(actor, parentId, bound, files) {
+      const limits = limitsOf(actor.tenant, space(actor));
+      await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
+      const reservationId = newId();
+      const wanted = bound ?? limits.largestUpload;
+      const { granted, boundBy } = await tx(actor, (trx) => repo.reserve(trx, limits, reservationId, wanted));
+      const stored: DocumentNode[] = [];
+      try {
+        if (granted === 0 && boundBy !== 'request') throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+        let consumed = 0;
+        for await (const file of files) {
+          const name = cleanName(file.filename);
+          const contentType = contentTypeOf(name);
+          const versionId = newId();
+          const key = tenantKey(actor.tenant.id, 'documents', versionId);
+          const budget = granted - consumed;
+          const limit = Math.min(budget, limits.largestUpload);
+          const tooLarge = () =>
+            limit === limits.largestUpload && limits.largestUpload < budget
+              ? new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`)
+              : new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : boundBy === 'space' ? quotaMessage : `« ${name} » est plus grand que l'envoi annoncé.`);
+          const landed = await streamToS3(actor, file, key, contentType, limit, tooLarge);
+          let result: { node: DocumentNode; pruned: string[] };
+          try {
+            result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
+          } catch (error) {
+            await deleteObjects([key]);
+            throw error;
+          }
+          consumed += landed.size;
+          await deleteObjects(result.pruned);
+          stored.push(result.node);
+        }
+        return stored;
+      } finally {
+        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+      }
+    },
+
+    async open(actor, fileId, versionId) {
+      return tx(actor, async (trx) => {
+        const node = await mine(trx, actor, fileId);
+        if (node.kind !== 'file') throw new NotFoundError("Ce document n'existe pas.");
+        const wantedId = versionId ?? node.currentVersionId!;
+        if (!isUuid(wantedId)) throw new NotFoundError("Cette version n'existe pas.");
+        const version = (await repo.versionsOf(trx, node.id)).find((v) => v.id === wantedId);
+        if (!version) throw new NotFoundError("Cette version n'existe pas.");
+        return { node, version };
+      });
+    },
+
+    async read(_actor, version, range) {
+      try {
+        const out = await storage.client.send(
+          new GetObjectCommand({ Bucket: storage.bucket, Key: version.objectKey, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+        );
+        return out.Body as Readable;
+      } catch {
+        throw new UnavailableError('Le stockage des documents ne répond pas. Réessayez dans un moment.');
+      }
+    },
+
+    async rename(actor, id, rawName) {
+      const name = cleanName(rawName);
+      try {
+        return await tx(actor, async (trx) => {
+          const node = await mine(trx, actor, id, true);
+          if (await repo.nameTaken(trx, space(actor), node.parentId, name, node.id)) throw new ConflictError(`« ${name} » existe déjà dans ce dossier.`);
+          const contentType = node.kind === 'file' ? contentTypeOf(name) : null;
+          const row = await trx.updateTable('document_nodes').set({ name, updated_at: new Date(), ...(contentType ? { content_type: contentType } : {}) }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow();
+          return repo.toNode(row);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError(`« ${name} » existe déjà dans ce dossier.`);
+        throw error;
+      }
+    },
+
+    async move(actor, id, targetId) {
+      try {
+        return await tx(actor, async (trx) => {
+          const node = await mine(trx, actor, id, true);
+          const target = await folderOrRoot(trx, actor, targetId, true);
+          if (target && (await repo.ancestry(trx, target.id)).some((n) => n.id === node.id)) {
+            throw new BadRequestError('Un dossier ne peut pas être déplacé dans lui-même.');
+          }
+          if (await repo.nameTaken(trx, space(actor), target?.id ?? null, node.name, node.id)) throw new ConflictError(`« ${node.name} » existe déjà dans le dossier de destination.`);
+          const row = await trx.updateTable('document_nodes').set({ parent_id: target?.id ?? null, updated_at: new Date() }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow();
+          return repo.toNode(row);
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ConflictError('Un document de ce nom existe déjà dans le dossier de destination.');
+        throw error;
+      }
+    },
+
+    async copy(actor, id, targetId) {
+      const limits = limitsOf(actor.tenant, space(actor));
+      const { nodes, versions } = await tx(actor, async (trx) => {
+        const node = await mine(trx, actor, id);
+        const target = await folderOrRoot(trx, actor, targetId);
+        const nodes = (await repo.subtree(trx, node.id)).filter((n) => n.deletedAt === null);
+        if (target && nodes.some((n) => n.id === target.id)) throw new BadRequestError('Un dossier ne peut pas être copié dans lui-même.');
+        const versionIds = nodes.flatMap((n) => (n.currentVersionId ? [n.currentVersionId] : []));
+        const versions = versionIds.length ? await trx.selectFrom('document_versions').selectAll().where('id', 'in', versionIds).execute() : [];
+        return { nodes, versions };
+      });
+      const total = versions.reduce((s, v) => s + Number(v.size), 0);
+      const reservationId = newId();
+      const { granted, boundBy } = await tx(actor, (trx) => repo.reserve(trx, limits, reservationId, total));
+      const copied: string[] = [];
+      try {
+        if (granted < total) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+        const newVersion = new Map<string, string>();
+        for (const v of versions) {
+          const vid = newId();
+          const key = tenantKey(actor.tenant.id, 'documents', vid);
+          try {
+            await storage.client.send(new CopyObjectCommand({ Bucket: storage.bucket, Key: key, CopySource: `${storage.bucket}/${v.object_key}` }));
+          } catch {
+            throw new UnavailableError("Le stockage des documents ne répond pas : la copie n'a pas été faite.");
+          }
+          copied.push(key);
+          newVersion.set(v.id, vid);
+        }
+        const root = await tx(actor, async (trx) => {
+          await folderOrRoot(trx, actor, targetId, true);
+          await repo.consume(trx, actor.tenant.id, reservationId, total);
+          const newIds = new Map(nodes.map((n) => [n.id, newId()]));
+          let rootNode: DocumentNode | undefined;
+          for (const n of nodes) {
+            const isRoot = n.id === id;
+            const parentId = isRoot ? targetId : newIds.get(n.parentId!)!;
+            const name = isRoot ? await freeName(trx, space(actor), parentId, n.name) : n.name;
+            const vid = n.currentVersionId ? newVersion.get(n.currentVersionId)! : null;
+            const row = await trx
+              .insertInto('document_nodes')
+              .values({ tenant_id: actor.tenant.id, id: newIds.get(n.id)!, space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: n.kind, name, size: n.size, content_type: n.contentType, current_version_id: vid })
+              .returningAll()
+              .executeTakeFirstOrThrow();
+            if (isRoot) rootNode = repo.toNode(row);
+          }
+          for (const v of versions) {
+            const owner = nodes.find((n) => n.currentVersionId === v.id)!;
+            const vid = newVersion.get(v.id)!;
+            await trx
+              .insertInto('document_versions')
+              .values({ tenant_id: actor.tenant.id, id: vid, node_id: newIds.get(owner.id)!, object_key: tenantKey(actor.tenant.id, 'documents', vid), size: v.size, content_type: v.content_type, sha256: v.sha256, created_by: actor.personId })
+              .execute();
+          }
+          return rootNode!;
+        });
+        copied.length = 0;
+        return root;
+      } finally {
+        await deleteObjects(copied);
+        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+      }
+    },
+
+    async trash(actor, id) {
+      return tx(actor, async (trx) => {
+        const node = await mine(trx, actor, id, true);
+        const now = new Date();
+        const ids = (await repo.subtree(trx, node.id)).filter((n) => n.deletedAt === null).map((n) => n.id);
+        await trx.updateTable('document_nodes').set({ deleted_at: now }).where('id', 'in', ids).execute();
+        const row = await trx.updateTable('document_nodes').set({ trashed_root: true }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow();
+        return repo.toNode(row);
+      });
+    },
+
+    async listTrash(actor) {
+      const rows = await tx(actor, (trx) =>
+        trx.selectFrom('document_nodes').selectAll().where('space_id', '=', space(actor)).where('trashed_root', '=', true).where('deleted_at', 'is not', null).orderBy('deleted_at', 'desc').execute(),
+      );
+      return rows.map(repo.toNode);
+    },
+
+    async restore(actor, id) {
+      return tx(actor, async (trx) => {
+        const row = isUuid(id)
+          ? await trx.selectFrom('document_nodes').selectAll().where('id', '=', id).where('space_id', '=', space(actor)).where('trashed_root', '=', true).where('deleted_at', 'is not', null).forUpdate().executeTakeFirst()
+          : undefined;
+        if (!row) throw new NotFoundError("Cet élément n'est pas dans la corbeille.");
+        const node = repo.toNode(row);
+        // Back where it was, or at the root if that folder is itself gone or in the trash.
+        const parent = node.parentId ? await repo.liveNode(trx, space(actor), node.parentId) : undefined;
+        const parentId = parent ? parent.id : null;
+        const name = await freeName(trx, space(actor), parentId, node.name);
+        const ids = (await repo.subtree(trx, node.id)).filter((n) => n.deletedAt?.getTime() === node.deletedAt!.getTime()).map((n) => n.id);
+        await trx.updateTable('document_nodes').set({ deleted_at: null }).where('id', 'in', ids).execute();
+        const restored = await trx.updateTable('document_nodes').set({ trashed_root: false, parent_id: parentId, name }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow();
+        return repo.toNode(restored);
+      });
+    },
+
+    async purge(actor, id) {
+      const keys = await tx(actor, async (trx) => {
+        const row = isUuid(id)
+          ? await trx.selectFrom('document_nodes').selectAll().where('id', '=', id).where('space_id', '=', space(actor)).where('trashed_root', '=', true).where('deleted_at', 'is not', null).forUpdate().executeTakeFirst()
+          : undefined;
+        if (!row) throw new NotFoundError("Cet élément n'est pas dans la corbeille.");
+        return purgeRoots(trx, actor.tenant.id, [repo.toNode(row)]);
+      });
+      await deleteObjects(keys);
+    },
+
+    async emptyTrash(actor) {
+      const { count, keys } = await tx(actor, async (trx) => {
+        const rows = await trx.selectFrom('document_nodes').selectAll().where('space_id', '=', space(actor)).where('trashed_root', '=', true).where('deleted_at', 'is not', null).forUpdate().execute();
+        return { count: rows.length, keys: await purgeRoots(trx, actor.tenant.id, rows.map(repo.toNode)) };
+      });
+      await deleteObjects(keys);
+      return count;
+    },
+
+    async purgeTrashedBefore(tenantId, cutoff) {
+      const { count, keys } = await tx(tenantId, async (trx) => {
+        const rows = await trx.selectFrom('document_nodes').selectAll().where('trashed_root', '=', true).where('deleted_at', '<', cutoff).forUpdate().limit(500).execute();
+        return { count: rows.length, keys: await purgeRoots(trx, tenantId, rows.map(repo.toNode)) };
+      });
+      await deleteObjects(keys);
+      return count;
+    },
+
+    async versions(actor, fileId) {
+      return tx(actor, async (trx) => {
+        const node = await mine(trx, actor, fileId);
+        if (node.kind !== 'file') throw new NotFoundError("Ce document n'existe pas.");
+        return { node, versions: await repo.versionsOf(trx, node.id) };
+      });
+    },
+
+    async restoreVersion(actor, fileId, versionId) {
+      return tx(actor, async (trx) => {
+        const node = await mine(trx, actor, fileId, true);
+        const version = isUuid(versionId) && node.kind === 'file' ? (await repo.versionsOf(trx, node.id)).find((v) => v.id === versionId) : undefined;
+        if (!version) throw new NotFoundError("Cette version n'existe pas.");
+        // The old content becomes current again; it keeps its date, so pruning still keeps the newest.
+        const row = await trx.updateTable('document_nodes').set({ current_version_id: version.id, size: version.size, updated_at: new Date() }).where('id', '=', node.id).returningAll().executeTakeFirstOrThrow();
+        return repo.toNode(row);
+      });
+    },
+
+    async folders(actor) {
+      const rows = await tx(actor, (trx) =>
+        trx.selectFrom('document_nodes').selectAll().where('space_id', '=', space(actor)).where('kind', '=', 'folder').where('deleted_at', 'is', null).orderBy(sql`lower(name)`).limit(1000).execute(),
+      );
+      return rows.map(repo.toNode);
+    },
+
+    async search(actor, query) {
+      const q = query.normalize('NFC').trim();
+      if (q === '') return [];
+      const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = await tx(actor, (trx) =>
+        trx.selectFrom('document_nodes').selectAll().where('space_id', '=', space(actor)).where('deleted_at', 'is', null).where(sql<boolean>`name ilike ${pattern}`).orderBy(sql`lower(name)`).limit(100).execute(),
+      );
+      return rows.map(repo.toNode);
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// Documents tests: a full Portique listening on a real port (uploads stream through a socket, so
+// a client can disconnect mid-file), people logged in through the test login route, and a
+// multipart body builder that streams generated content with a known length and checksum.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { parseDocument } from 'yaml';
+import { startPortique, type TestPortique } from '../helpers/app.js';
+import { identityTenantsDir, login, loginRoute, verifiedLogin, cookieOf } from '../identity/helpers.js';
+
+export interface DocsHarness {
+  p: TestPortique;
+  port: number;
+  nord: string;
+  sud: string;
+  close(): Promise<void>;
+}
+
+/** nord: 200 MiB per person, 100 MiB per file; sud: 5 MiB per person, 1 MiB per file. */
+export async function startDocs(): Promise<DocsHarness> {
+  const dir = await identityTenantsDir();
+  const quotas = { nord: { storageTotal: '1 GiB', storagePerPerson: '200 MiB', largestUpload: '100 MiB' }, sud: { storageTotal: '1 GiB', storagePerPerson: '5 MiB', largestUpload: '1 MiB' } };
+  for (const [slug, q] of Object.entries(quotas)) {
+    const file = join(dir, `${slug}.yaml`);
+    const doc = parseDocument(await readFile(file, 'utf8'));
+    for (const [k, v] of Object.entries(q)) doc.setIn(['quotas', k], v);
+    await writeFile(file, doc.toString());
+  }
+  const p = await startPortique({ tenantsDir: dir, beforeReady: (app) => loginRoute(app) });
+  await p.app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (p.app.server.address() as AddressInfo).port;
+  return { p, port, nord: p.registry.bySlug('nord')!.id, sud: p.registry.bySlug('sud')!.id, close: () => p.close() };
+}
+
+export interface Person {
+  host: string;
+  tenantId: string;
+  personId: string;
+  cookie: string;
+  csrf: string;
+}
+
+export async function loginAs(h: DocsHarness, slug: 'nord' | 'sud', eppn: string): Promise<Person> {
+  const host = `${slug}.localhost`;
+  const tenantId = slug === 'nord' ? h.nord : h.sud;
+  const attributes = { eduPersonPrincipalName: [eppn], displayName: [eppn], mail: [eppn], eduPersonAffiliation: ['student'] };
+  const nameId = { value: `nid-${eppn}`, format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' };
+  const res = await login(h.p.app, host, verifiedLogin(tenantId, { attributes, nameId, ...(slug === 'sud' ? { idpEntityId: 'https://idp.univ-sud.example/idp/shibboleth' } : {}) }));
+  const value = cookieOf(res);
+  if (!value) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  const cookie = `portique_session=${value}`;
+  const page = await h.p.app.inject({ method: 'GET', url: '/documents', headers: { host, cookie, accept: 'text/html' } });
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1];
+  if (!csrf) throw new Error(`no csrf token: ${page.statusCode}`);
+  const { id: personId } = await h.p.database.app.withTenant(tenantId, (trx) => trx.selectFrom('people').select('id').where('mail', '=', eppn).executeTakeFirstOrThrow());
+  return { host, tenantId, personId, cookie, csrf };
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export function send(h: DocsHarness, who: Person, method: string, path: string, options: { headers?: Record<string, string | number>; body?: Readable | Buffer | string } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: h.port, agent: false, method, path, headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', ...options.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (options.body instanceof Readable) options.body.pipe(req);
+    else req.end(options.body);
+  });
+}
+
+/** Deterministic pseudo-random content, generated as it is read: `size` bytes, never all in memory. */
+export function generated(size: number, seed = 'seed'): { stream: () => Readable; sha256: string } {
+  const block = createHash('sha512').update(seed).digest();
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i += block.length) block.copy(chunk, i);
+  const hash = createHash('sha256');
+  for (let left = size; left > 0; left -= chunk.length) hash.update(chunk.subarray(0, Math.min(chunk.length, left)));
+  const sha256 = hash.digest('hex');
+  return {
+    sha256,
+    stream: () =>
+      Readable.from(
+        (function* () {
+          for (let left = size; left > 0; left -= chunk.length) yield Buffer.from(chunk.subarray(0, Math.min(chunk.length, left)));
+        })(),
+      ),
+  };
+}
+
+/** A multipart/form-data body with one file, streamed; its exact length is known in advance. */
+export function multipartBody(filename: string, size: number, content: () => Readable): { headers: Record<string, string | number>; body: Readable } {
+  const boundary = `----portique${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fichiers"; filename="${filename.replace(/"/g, '%22')}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const body = Readable.from(
+    (async function* () {
+      yield head;
+      yield* content();
+      yield tail;
+    })(),
+  );
+  return { headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length }, body };
+}
+
+export async function upload(h: DocsHarness, who: Person, filename: string, content: Buffer | { size: number; stream: () => Readable }, folder?: string): Promise<Reply> {
+  const size = Buffer.isBuffer(content) ? content.length : content.size;
+  const make = Buffer.isBuffer(content) ? () => Readable.from([content]) : content.stream;
+  const { headers, body } = multipartBody(filename, size, make);
+  return send(h, who, 'POST', `/documents/envoi${folder ? `?dossier=${folder}` : ''}`, { headers, body });
+}
+
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+export async function objectsOf(h: DocsHarness, tenantId: string): Promise<string[]> {
+  const out = await h.p.storage.client.send(new ListObjectsV2Command({ Bucket: h.p.storage.bucket, Prefix: `${tenantId}/documents/` }));
+  return (out.Contents ?? []).map((o) => o.Key!);
+}
+
+export async function bookkeeping(h: DocsHarness, who: Person) {
+  return h.p.database.app.withTenant(who.tenantId, async (trx) => {
+    const usage = await trx.selectFrom('document_usage').select(['used', 'reserved']).where('space_id', '=', who.personId).executeTakeFirst();
+    const reservations = await trx.selectFrom('document_reservations').select('id').where('space_id', '=', who.personId).execute();
+    const nodes = await trx.selectFrom('document_nodes').select(['id', 'name', 'kind']).where('space_id', '=', who.personId).execute();
+    return { used: Number(usage?.used ?? 0), reserved: Number(usage?.reserved ?? 0), reservations: reservations.length, nodes };
+  });
+}
