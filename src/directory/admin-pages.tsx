@@ -10,7 +10,7 @@ export function AdminNav(props: { ctx: PageContext }) {
   const d = directoryTranslator(props.ctx.locale);
   return (
     <nav aria-label={d('admin.title')} class="subnav">
-      <a href="/admin/annuaire">{d('admin.people')}</a> · <a href="/admin/annuaire/imports">{d('admin.imports')}</a>
+      <a href="/admin/annuaire">{d('admin.people')}</a> · <a href="/admin/annuaire/imports">{d('admin.imports')}</a> · <a href="/admin/groupes">Groupes</a>
     </nav>
   );
 }

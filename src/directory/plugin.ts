@@ -4,6 +4,7 @@ import { createJobs } from '../jobs/client.js';
 import type { DbHandle } from '../platform/db.js';
 import type { QueueService } from '../platform/queue.js';
 import { directoryAdminRoutes } from './admin-routes.js';
+import { groupRoutes } from './group-routes.js';
 import { directoryRoutes } from './routes.js';
 import { createWhitePages } from './white-pages.js';
 
@@ -11,4 +12,5 @@ export const directoryPlugin: FastifyPluginAsync<{ database: DbHandle; queue: Qu
   const whitePages = createWhitePages(database);
   await app.register(directoryRoutes, { whitePages });
   await app.register(directoryAdminRoutes, { database, whitePages, jobs: createJobs(queue) });
+  await app.register(groupRoutes, { database });
 };

@@ -8,7 +8,7 @@ export interface ServiceInfo {
 
 export const SERVICES = {
   directory: { label: { fr: 'Annuaire', en: 'Directory' }, path: '/annuaire' },
-  groups: { label: { fr: 'Groupes', en: 'Groups' } },
+  groups: { label: { fr: 'Groupes', en: 'Groups' }, path: '/groupes' },
   documents: { label: { fr: 'Documents', en: 'Documents' }, path: '/documents' },
   agenda: { label: { fr: 'Agenda', en: 'Calendar' } },
   mail: { label: { fr: 'Messagerie', en: 'Mail' } },

@@ -1,0 +1,138 @@
+// Groups views: my groups (with invitations and the workgroup form), a group's page, admin list.
+import { CsrfField, Layout, type PageContext } from '../web/layout.js';
+import { ruleText, type GroupPage as GroupPageData, type GroupRule, type GroupSummary } from './groups.js';
+import { directoryTranslator, type DirectoryKey } from './messages.js';
+import { AdminNav } from './admin-pages.js';
+
+const kindKey = (kind: string) => `groups.kind.${kind}` as DirectoryKey;
+
+function Post(props: { ctx: PageContext; action: string; label: string; children?: preact.ComponentChildren }) {
+  return (
+    <form method="post" action={props.action} class="inline-form">
+      <CsrfField ctx={props.ctx} />
+      {props.children}
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+export function MyGroupsPage(props: { ctx: PageContext; groups: GroupSummary[]; invitations: GroupSummary[] }) {
+  const { ctx } = props;
+  const d = directoryTranslator(ctx.locale);
+  return (
+    <Layout ctx={ctx} title={d('groups.title')}>
+      <h1>{d('groups.title')}</h1>
+      {props.invitations.length > 0 && (
+        <section aria-labelledby="invitations">
+          <h2 id="invitations">{d('groups.invitations')}</h2>
+          <ul>
+            {props.invitations.map((g) => (
+              <li key={g.id}>
+                <a href={`/groupes/${g.id}`}>{g.name}</a> <Post ctx={ctx} action={`/groupes/${g.id}/invitation/accepter`} label={d('groups.accept')} />{' '}
+                <Post ctx={ctx} action={`/groupes/${g.id}/invitation/refuser`} label={d('groups.decline')} />
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {props.groups.length === 0 ? (
+        <p>{d('groups.none')}</p>
+      ) : (
+        <ul class="groups">
+          {props.groups.map((g) => (
+            <li key={g.id}>
+              <a href={`/groupes/${g.id}`}>{g.name}</a> <span class="meta">({d(kindKey(g.kind))}{g.role === 'owner' ? `, ${d('groups.owner')}` : ''})</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h2>{d('groups.create')}</h2>
+      <form method="post" action="/groupes">
+        <CsrfField ctx={ctx} />
+        <p>
+          <label for="name">{d('groups.name')}</label>
+          <input id="name" name="name" required minLength={2} maxLength={120} />
+        </p>
+        <p>
+          <label for="description">{d('groups.description')}</label>
+          <textarea id="description" name="description" maxLength={2000} />
+        </p>
+        <button type="submit">{d('groups.create')}</button>
+      </form>
+    </Layout>
+  );
+}
+
+export function GroupPageView(props: { ctx: PageContext; page: GroupPageData }) {
+  const { ctx, page } = props;
+  const { group } = page;
+  const d = directoryTranslator(ctx.locale);
+  return (
+    <Layout ctx={ctx} title={group.name}>
+      <h1>{group.name}</h1>
+      <p class="meta">{d(kindKey(group.kind))}</p>
+      {group.description && <p>{group.description}</p>}
+      {group.rule && (
+        <p>
+          {d('groups.rule')} : <code>{ruleText(group.rule)}</code>
+        </p>
+      )}
+      <h2>
+        {d('groups.members')} ({page.members.length})
+      </h2>
+      <ul class="people">
+        {page.members.map((m) => (
+          <li key={m.id}>
+            <a href={`/annuaire/${m.id}`}>{m.displayName}</a>
+            {m.owner && <span class="meta"> · {d('groups.owner')}</span>}
+            {m.affectation && <span class="meta"> · {m.affectation}</span>}
+          </li>
+        ))}
+      </ul>
+      {page.hiddenMembers > 0 && <p class="hint">{d('groups.hiddenMembers', { n: String(page.hiddenMembers) })}</p>}
+      {page.canManage && (
+        <Post ctx={ctx} action={`/groupes/${group.id}/inviter`} label={d('groups.invite').split(' (')[0]!}>
+          <label for="target">{d('groups.invite')}</label> <input id="target" name="target" required maxLength={254} />{' '}
+        </Post>
+      )}
+      {page.canLeave && <Post ctx={ctx} action={`/groupes/${group.id}/quitter`} label={d('groups.leave')} />}
+    </Layout>
+  );
+}
+
+export function AdminGroupsPage(props: { ctx: PageContext; groups: (GroupSummary & { rule: GroupRule | null })[] }) {
+  const { ctx } = props;
+  const d = directoryTranslator(ctx.locale);
+  return (
+    <Layout ctx={ctx} title={d('admin.title')}>
+      <AdminNav ctx={ctx} />
+      <h1>Groupes</h1>
+      <ul>
+        {props.groups.map((g) => (
+          <li key={g.id}>
+            <a href={`/groupes/${g.id}`}>{g.name}</a> <span class="meta">({d(kindKey(g.kind))}{g.rule ? ` : ${ruleText(g.rule)}` : ''})</span>
+          </li>
+        ))}
+      </ul>
+      <form method="post" action="/admin/groupes">
+        <CsrfField ctx={ctx} />
+        <p>
+          <label for="kind">Type</label>
+          <select id="kind" name="kind">
+            <option value="institutional">{d('groups.kind.institutional')}</option>
+            <option value="dynamic">{d('groups.kind.dynamic')}</option>
+          </select>
+        </p>
+        <p>
+          <label for="name">{d('groups.name')}</label>
+          <input id="name" name="name" required minLength={2} maxLength={120} />
+        </p>
+        <p>
+          <label for="rule">{d('groups.rule')} (affiliation=student; supannEtuEtape=L3INF)</label>
+          <input id="rule" name="rule" maxLength={2000} />
+        </p>
+        <button type="submit">{d('groups.create')}</button>
+      </form>
+    </Layout>
+  );
+}
