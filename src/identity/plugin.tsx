@@ -182,7 +182,9 @@ export function createIdentity(deps: IdentityDeps): Identity {
       attributes: storedAttributes(login),
       nameId: login.nameId.value,
       idpEntityId: login.idpEntityId,
+      maxPeople: tenant.declaration.quotas.people,
     });
+    if (person.status === 'full') return refuse(request, reply, 'people quota reached', t('login.refused.full'));
     if (person.status === 'deactivated') return refuse(request, reply, 'person deactivated', t('login.refused.deactivated'));
     const sessionRoles = ROLES.filter((r) => roles.includes(r) || person.grantedRoles.includes(r));
     const data = sessionData(request, login, person.personId, profile.displayName, sessionRoles);

@@ -14,12 +14,16 @@ export interface ProvisionInput {
   readonly attributes: Record<string, string[]>;
   readonly nameId: string;
   readonly idpEntityId: string;
+  /** The tenant's quotas.people: a first login beyond it creates no one. */
+  readonly maxPeople: number;
 }
 
 export type ProvisionResult =
   /** grantedRoles: roles a tenant admin granted in Portique (people.granted_roles), kept across logins. */
   | { readonly status: 'active'; readonly personId: string; readonly created: boolean; readonly grantedRoles: readonly string[] }
-  | { readonly status: 'deactivated'; readonly personId: string };
+  | { readonly status: 'deactivated'; readonly personId: string }
+  /** The tenant already has quotas.people active people: this new person was not created. */
+  | { readonly status: 'full' };
 
 export async function provisionPerson(database: DbHandle, input: ProvisionInput): Promise<ProvisionResult> {
   const { tenantId, profile } = input;
@@ -37,6 +41,23 @@ export async function provisionPerson(database: DbHandle, input: ProvisionInput)
     updated_at: sql<Date>`now()` as never,
   };
   return database.withTenant(tenantId, async (trx) => {
+    const known = await trx
+      .selectFrom('people')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('external_id', '=', profile.externalId)
+      .executeTakeFirst();
+    if (!known) {
+      // New people are created one at a time per tenant, so the count cannot be overtaken.
+      await sql`select pg_advisory_xact_lock(hashtext(${`people-quota:${tenantId}`}))`.execute(trx);
+      const { n } = await trx
+        .selectFrom('people')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'active')
+        .executeTakeFirstOrThrow();
+      if (Number(n) >= input.maxPeople) return { status: 'full' };
+    }
     const id = newId();
     // One statement, so two first logins at once cannot create the person twice. The update
     // is skipped for a deactivated person, who then comes back with no row.

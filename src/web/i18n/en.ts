@@ -47,6 +47,7 @@ export const en: Messages = {
   'login.refused.title': "Cannot log you in",
   'login.refused.missing': "Your university did not send the following information, which is needed to log you in: {names}.",
   'login.refused.deactivated': "Your account is deactivated on this digital workspace.",
+  'login.refused.full': "This university has reached the number of accounts it subscribed for: no new account can be created. Please contact your university's help desk.",
   'login.refused.notOperator': "This account has no access to the operator console.",
   'login.refused.wrongRealm': "This login does not come from an identity provider trusted at this address.",
   'login.refused.help': "Contact your university's IT service and give them the reference below.",

@@ -46,6 +46,7 @@ export const fr = {
   'login.refused.title': "Connexion impossible",
   'login.refused.missing': "Votre établissement n'a pas transmis les informations suivantes, nécessaires pour vous connecter : {names}.",
   'login.refused.deactivated': "Votre compte est désactivé sur cet espace numérique de travail.",
+  'login.refused.full': "Votre établissement a atteint le nombre de comptes prévu : aucun nouveau compte ne peut être créé. Contactez l'assistance de votre établissement.",
   'login.refused.notOperator': "Ce compte n'a pas accès à la console de l'opérateur.",
   'login.refused.wrongRealm': "Cette connexion ne vient pas d'un fournisseur d'identité reconnu pour cette adresse.",
   'login.refused.help': "Contactez le service informatique de votre établissement en indiquant la référence ci-dessous.",

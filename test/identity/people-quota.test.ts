@@ -1,0 +1,44 @@
+// quotas.people: a first login beyond the tenant's number of accounts creates no one (a clear
+// page), even when many first logins race; people who exist still log in.
+import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startPortique } from '../helpers/app.js';
+import { SUD_IDP, identityTenantsDir, login, loginRoute, verifiedLogin } from './helpers.js';
+
+const tenantsDir = await identityTenantsDir();
+const nordFile = join(tenantsDir, 'nord.yaml');
+await writeFile(nordFile, (await readFile(nordFile, 'utf8')).replace(/people: \d+/, 'people: 3'));
+const portique = await startPortique({ tenantsDir, beforeReady: (app) => loginRoute(app) });
+t.teardown(() => portique.close());
+const { app, registry, database } = portique;
+const nord = registry.bySlug('nord')!;
+const sud = registry.bySlug('sud')!;
+
+const person = (i: number) =>
+  verifiedLogin(nord.id, { attributes: { eduPersonPrincipalName: [`p${i}@univ-nord.example`], displayName: [`Personne ${i}`], eduPersonAffiliation: ['student'] } });
+const count = () => database.app.withTenant(nord.id, (trx) => trx.selectFrom('people').select('id').execute()).then((r) => r.length);
+
+t.test('ten first logins race for three accounts: exactly three are created', async (t) => {
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => login(app, 'nord.localhost', person(i))));
+  const admitted = results.filter((r) => r.statusCode === 303);
+  const refused = results.filter((r) => r.statusCode === 403);
+  t.equal(admitted.length, 3, 'three logged in');
+  t.equal(refused.length, 7, 'the others refused');
+  t.match(refused[0]!.body, 'a atteint le nombre de comptes prévu');
+  t.notOk(refused[0]!.cookies.find((c) => c.name === 'portique_session')?.value, 'no session for a refused login');
+  t.equal(await count(), 3);
+});
+
+t.test('someone who has an account still logs in at the limit; a newcomer does not', async (t) => {
+  const existing = await database.app.withTenant(nord.id, (trx) => trx.selectFrom('people').select('external_id').executeTakeFirstOrThrow());
+  const again = await login(app, 'nord.localhost', verifiedLogin(nord.id, { attributes: { eduPersonPrincipalName: [existing.external_id], displayName: ['De retour'], eduPersonAffiliation: ['student'] } }));
+  t.equal(again.statusCode, 303);
+  t.equal((await login(app, 'nord.localhost', person(99))).statusCode, 403);
+  t.equal(await count(), 3);
+});
+
+t.test("another tenant's quota is its own", async (t) => {
+  const res = await login(app, 'sud.localhost', verifiedLogin(sud.id, { idpEntityId: SUD_IDP, nameId: { value: 'sud-1', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }, attributes: { displayName: ['Sud Un'], mail: ['un@univ-sud.example'] } }));
+  t.equal(res.statusCode, 303, res.body.slice(0, 200));
+});
