@@ -160,7 +160,9 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     let sourceError: unknown;
     const body = new PassThrough();
     pipeline(file.stream, meter, body, (error) => {
-      if (error && !(error instanceof DomainError)) sourceError = error;
+      // lib-storage aborts the body when S3 fails (ABORT_ERR): that is S3's failure, not the client's.
+      const code = (error as NodeJS.ErrnoException | null)?.code;
+      if (error && !(error instanceof DomainError) && code !== 'ABORT_ERR' && code !== 'ERR_STREAM_PREMATURE_CLOSE') sourceError = error;
     });
     const upload = new Upload({
       client: storage.client,
@@ -177,7 +179,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       file.stream.resume();
       const cause = meter.errored ?? error;
       if (cause instanceof DomainError) throw cause;
-      if (sourceError || file.stream.destroyed) throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+      if (sourceError) throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
       throw new UnavailableError("Le stockage des documents ne répond pas : le fichier n'a pas été enregistré. Réessayez dans un moment.");
     }
     if (sourceError) {
