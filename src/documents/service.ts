@@ -57,7 +57,7 @@ export interface DocumentsService {
   list(actor: Actor, folderId: string | null): Promise<{ folder: DocumentNode | null; path: DocumentNode[]; items: DocumentNode[] }>;
   createFolder(actor: Actor, parentId: string | null, name: unknown): Promise<DocumentNode>;
   /** Streams each file to S3; `bound`: an upper bound of the bytes to come (the request's length). */
-  upload(actor: Actor, parentId: string | null, bound: number | undefined, files: AsyncIterable<IncomingFile>): Promise<DocumentNode[]>;
+  upload(actor: Actor, parentId: string | null, bound: number | undefined, files: AsyncIterable<IncomingFile> | Iterable<IncomingFile>): Promise<DocumentNode[]>;
   open(actor: Actor, fileId: string, versionId?: string): Promise<{ node: DocumentNode; version: DocumentVersion }>;
   read(actor: Actor, version: DocumentVersion, range?: { start: number; end: number }): Promise<Readable>;
   rename(actor: Actor, id: string, name: unknown): Promise<DocumentNode>;

@@ -74,7 +74,7 @@ t.test('a client that disconnects mid-file leaves no object, no row, no reservat
 
 t.test('S3 gone mid-upload: a clear error and nothing left behind', async (t) => {
   const who = await loginAs(h, 'nord', 's3down@univ-nord.example');
-  const target = new URL(h.p.s3.config.endpoint);
+  const target = new URL(h.p.s3.config.endpoint!);
   // A TCP proxy to S3 that cuts every connection once 6 MiB went through, and then refuses all.
   let forwarded = 0;
   let cut = false;
