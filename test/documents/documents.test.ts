@@ -189,3 +189,9 @@ t.test('pages work without JavaScript', async (t) => {
   t.equal(missing.status, 404);
   t.match(missing.body.toString(), /Ce dossier n&#39;existe pas|Ce dossier n'existe pas/);
 });
+
+t.test('the enhancement script is served', async (t) => {
+  const res = await h.p.app.inject({ method: 'GET', url: '/static/documents.js', headers: { host: 'nord.localhost' } });
+  t.equal(res.statusCode, 200);
+  t.match(res.body, /data-documents-upload/);
+});
