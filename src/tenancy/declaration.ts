@@ -203,6 +203,18 @@ export const DeclarationSchema = Type.Object(
     mail: Type.Optional(MailSchema),
     /** White pages visibility, profile editing, import safety and the LDAP source (src/directory/). */
     directory: Type.Optional(DirectorySchema),
+    /** Usage statistics (src/statistics/): how long raw events are kept, the smallest group a report shows. */
+    statistics: Type.Optional(
+      Type.Object(
+        {
+          /** Raw events older than this are deleted; daily and monthly aggregates stay. At least 35: a month is rolled up from raw events. */
+          retentionDays: Type.Optional(Type.Integer({ minimum: 35, maximum: 3650 })),
+          /** k-anonymity: no report shows a group of fewer people (default 5). */
+          minGroupSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
