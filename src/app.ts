@@ -21,6 +21,9 @@ import { samlRoutes, type SamlHandover } from './identity/saml/routes.js';
 import { portalRoutes } from './portal/routes.js';
 import { directoryPlugin } from './directory/plugin.js';
 import { tenancyPlugin } from './tenancy/plugin.js';
+import { notificationsPlugin } from './notifications/plugin.js';
+import { createUsageRecorder, type UsageRecorder } from './statistics/recorder.js';
+import { statisticsPlugin } from './statistics/plugin.js';
 import type { TenantRegistry } from './tenancy/registry.js';
 import { tenancyRoutes } from './tenancy/routes.js';
 import { maintenance, unknownHost, webPlugin } from './web/plugin.js';
@@ -35,6 +38,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Where log lines go (default stdout); tests read them. */
   logStream?: NodeJS.WritableStream;
+  /** Usage events (src/statistics/): default, a recorder writing to `database`; null: recording off (bench). */
+  usage?: UsageRecorder | null;
   /** Tests of the SAML layer alone: stand-ins for what app.identity does after a verified login. */
   samlHandover?: SamlHandover;
 }
@@ -80,10 +85,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(webPlugin, { production: config.env === 'production' });
+  const usage = deps.usage === undefined ? createUsageRecorder(database, { log: app.log }) : deps.usage;
   const operator = config.operator && (await loadOperatorDeclaration(config.operator.declarationFile, config.operator.host));
   await app.register(tenancyPlugin, { registry, onUnknownHost: unknownHost, onSuspended: maintenance, operatorHost: operator?.host });
   // Sessions, CSRF and roles (src/identity/): app.identity is what the SAML routes call.
-  await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator }) });
+  await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator, usage }) });
+  // Before the feature routes: their hooks (the bell's count, page views) reach only routes added after them.
+  await app.register(notificationsPlugin, { database });
+  await app.register(statisticsPlugin, { database, usage });
 
   if (!config.samlKeySecret) throw new ConfigError('SAML_KEY_SECRET is required to serve (it encrypts the SAML SP keys; e.g. `openssl rand -base64 32`)');
   await app.register(samlRoutes, {

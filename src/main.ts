@@ -7,6 +7,7 @@ import { createMailer } from './platform/mail.js';
 import { migrate } from './platform/migrate.js';
 import { createQueueService } from './platform/queue.js';
 import { createStorage } from './platform/storage.js';
+import { createJobs } from './jobs/client.js';
 import { startJobWorker } from './jobs/worker.js';
 import { applyTenants } from './tenancy/apply.js';
 import { DeclarationError } from './tenancy/declaration.js';
@@ -61,7 +62,7 @@ async function worker(config: Config): Promise<void> {
     await Promise.allSettled([queue.close(), database.close()]);
     mailer.close();
   };
-  const jobs = await startJobWorker({ config, database, registry, mailer }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
+  const jobs = await startJobWorker({ config, database, registry, mailer, jobs: createJobs(queue) }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
     await closeAll();
     throw error;
   });

@@ -28,6 +28,7 @@ import { provisionPerson } from './provisioning.js';
 import { ROLES, deriveRoles } from './roles.js';
 import { createSessionStore, type Realm, type Session, type SessionData, type SessionStore, type Timeouts } from './session-store.js';
 import type { VerifiedLogin } from './verified-login.js';
+import type { UsageRecorder } from '../statistics/recorder.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +46,8 @@ export interface IdentityDeps {
   database: DbHandle;
   redis: Redis;
   operator: OperatorDeclaration | undefined;
+  /** Usage statistics (src/statistics/): a tenant login is recorded, never waited for. */
+  usage?: Pick<UsageRecorder, 'record'> | null;
   /** Clock, for tests of idle and absolute timeouts. */
   now?: () => number;
 }
@@ -188,6 +191,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     if (person.status === 'deactivated') return refuse(request, reply, 'person deactivated', t('login.refused.deactivated'));
     const sessionRoles = ROLES.filter((r) => roles.includes(r) || person.grantedRoles.includes(r));
     const data = sessionData(request, login, person.personId, profile.displayName, sessionRoles);
+    deps.usage?.record({ tenantId: tenant.id, personId: person.personId, event: 'login', service: 'portal' });
     return startSession(request, reply, realm, data, timeoutsOf(identity), login.returnTo);
   }
 

@@ -1,5 +1,6 @@
 // What a job handler may use. The worker role wires it; tests wire their own.
 import type { Config } from '../config.js';
+import type { Jobs } from './client.js';
 import type { DbHandle } from '../platform/db.js';
 import { defineJob as defineJobWith } from '../platform/jobs/definition.js';
 import type { Mailer } from '../platform/mail.js';
@@ -10,6 +11,8 @@ export interface JobDeps {
   database: DbHandle;
   registry: TenantRegistry;
   mailer: Mailer;
+  /** Enqueueing follow-up jobs (the notification digest enqueues its mails); absent in roles that only run. */
+  jobs?: Pick<Jobs, 'enqueue'>;
 }
 
 export const defineJob = defineJobWith<JobDeps>();

@@ -5,8 +5,18 @@ import { directoryImportCsvJob } from '../directory/jobs.js';
 import { mailPurgeDeliveriesJob, mailSendJob } from '../mail/jobs.js';
 import type { JobDeps } from './deps.js';
 import { pingJob } from './ping.js';
+import { notificationsDigestJob } from '../notifications/jobs.js';
+import { statisticsPurgeJob, statisticsRollupJob } from '../statistics/jobs.js';
 
-export const JOBS = [pingJob, mailSendJob, mailPurgeDeliveriesJob, directoryImportCsvJob] as const;
+export const JOBS = [
+  pingJob,
+  mailSendJob,
+  mailPurgeDeliveriesJob,
+  directoryImportCsvJob,
+  notificationsDigestJob,
+  statisticsRollupJob,
+  statisticsPurgeJob,
+] as const;
 
 type Jobs = (typeof JOBS)[number];
 export type JobName = Jobs['name'];

@@ -15,4 +15,8 @@ export interface Schedule {
 
 export const SCHEDULES: readonly Schedule[] = [
   { id: 'mail.purge-deliveries', job: 'mail.purge-deliveries', pattern: '17 3 * * *', tz: 'Europe/Paris' },
+  { id: 'notifications.digest', job: 'notifications.digest', pattern: '0 7 * * *', tz: 'Europe/Paris' },
+  // Yesterday and the month so far, every night; again at noon for late batches (idempotent).
+  { id: 'statistics.rollup', job: 'statistics.rollup', pattern: '20 1,12 * * *', tz: 'Europe/Paris' },
+  { id: 'statistics.purge', job: 'statistics.purge', pattern: '40 3 * * *', tz: 'Europe/Paris' },
 ];

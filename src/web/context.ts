@@ -15,6 +15,6 @@ export function localeOf(request: FastifyRequest): Locale {
 export function pageContext(request: FastifyRequest): PageContext {
   const locale = localeOf(request);
   const session = request.session;
-  const user = session ? { displayName: session.displayName, csrfToken: session.csrfToken } : undefined;
+  const user = session ? { displayName: session.displayName, csrfToken: session.csrfToken, ...(request.bell ? { bell: request.bell } : {}) } : undefined;
   return { tenant: request.tenant, locale, t: translator(locale), path: request.url.split('?')[0] ?? '/', user };
 }

@@ -19,6 +19,8 @@ export interface PageUser {
   readonly displayName: string;
   /** The session's CSRF token: every state-changing form carries it (CsrfField). */
   readonly csrfToken: string;
+  /** The header's bell (src/notifications/): unread count and its spoken label. */
+  readonly bell?: { readonly count: number; readonly label: string };
 }
 
 /** The form field name the CSRF check (src/identity/csrf.ts) reads. */
@@ -82,6 +84,12 @@ export function Layout(props: { ctx: PageContext; title: string; refreshTo?: str
             {user ? (
               <>
                 <span class="user-name">{user.displayName}</span>
+                {user.bell && (
+                  <a class="bell" href="/notifications" aria-label={user.bell.label} aria-current={path === '/notifications' ? 'page' : undefined}>
+                    <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="currentColor"><path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5-6.71V3a2 2 0 1 0-4 0v1.29A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" /></svg>
+                    {user.bell.count > 0 && <span class="bell-count">{user.bell.count >= 100 ? '99+' : user.bell.count}</span>}
+                  </a>
+                )}
                 <a href="/mes-sessions">{t('account.sessions')}</a>
                 <form method="post" action="/deconnexion" class="inline-form">
                   <CsrfField ctx={props.ctx} />

@@ -56,7 +56,7 @@ export async function startJobsHarness(
     SMTP_URL: smtp.url,
     PORT: '3999',
   });
-  const deps: JobDeps = { config, database: database.app, registry, mailer };
+  const deps: JobDeps = { config, database: database.app, registry, mailer, jobs };
   const workers: JobWorker[] = [];
   const tenantId = (slug: string) => registry.bySlug(slug)!.id;
   return {

@@ -11,6 +11,8 @@ import { createSpKeyStore } from '../../src/identity/saml/keys.js';
 import { seedDirectory } from '../directory/fixtures.js';
 import { newId } from '../../src/platform/ids.js';
 import '../../src/documents/tables.js';
+import '../../src/notifications/tables.js';
+import '../../src/statistics/tables.js';
 
 /** Registry tables: they carry tenant_id but are platform data, read-only to the application. */
 const REGISTRY_TABLES = ['tenant_hosts'];
@@ -35,6 +37,19 @@ for (const tenant of [A, B]) {
     trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),
   );
   await seedDocuments(tenant, person);
+  await seedNotificationsAndUsage(tenant, person);
+}
+
+/** A notification and a preference; a usage event and its daily and monthly aggregates. */
+async function seedNotificationsAndUsage(tenant: string, person: string) {
+  await database.app.withTenant(tenant, async (trx) => {
+    await trx.insertInto('notifications').values({ tenant_id: tenant, id: newId(), person_id: person, category: 'share', title: 'Partagé avec vous', link: '/documents' }).execute();
+    await trx.insertInto('notification_preferences').values({ tenant_id: tenant, person_id: person, category: 'share', delivery: 'digest' }).execute();
+    await trx.insertInto('usage_events').values({ tenant_id: tenant, id: newId(), occurred_at: new Date(), person_id: person, event: 'login', service: 'portal' }).execute();
+    const aggregate = { tenant_id: tenant, service: '*', affiliation: '*', event: '*', events: 1, people: 1 };
+    await trx.insertInto('usage_daily').values({ ...aggregate, day: '2026-11-02' }).execute();
+    await trx.insertInto('usage_monthly').values({ ...aggregate, month: '2026-11-01' }).execute();
+  });
 }
 
 /** A folder with a file (and its version), a share, a public link, usage and a reservation. */
