@@ -1,6 +1,6 @@
 // buildApp(deps): the HTTP application, wired from the dependencies it is given (never from
 // module-level singletons), so tests and roles build exactly what they need.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,9 @@ import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
 import { documentsRoutes } from './documents/routes.js';
 import { createDocumentsService } from './documents/service.js';
+import { createJobs } from './jobs/client.js';
+import { recordAudit } from './operator/audit.js';
+import { createRegional } from './operator/regional.js';
 import { operatorRoutes } from './operator/routes.js';
 import { operatorSamlRoutes } from './operator/saml.js';
 import { samlRoutes, type SamlHandover } from './identity/saml/routes.js';
@@ -89,7 +92,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const operator = config.operator && (await loadOperatorDeclaration(config.operator.declarationFile, config.operator.host));
   await app.register(tenancyPlugin, { registry, onUnknownHost: unknownHost, onSuspended: maintenance, operatorHost: operator?.host });
   // Sessions, CSRF and roles (src/identity/): app.identity is what the SAML routes call.
-  await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator, usage }) });
+  // Every operator sign-in is written to the console's audit trail before its session opens.
+  const onOperatorLogin = async (request: FastifyRequest, actor: { id: string; displayName: string }) =>
+    recordAudit(database.db, { actor, ip: request.ip, requestId: request.id }, { action: 'sign-in' });
+  await app.register(identityPlugin, { identity: createIdentity({ config, database, redis: queue.redis, operator, onOperatorLogin, usage }) });
   // Before the feature routes: their hooks (the bell's count, page views) reach only routes added after them.
   await app.register(notificationsPlugin, { database });
   await app.register(statisticsPlugin, { database, usage });
@@ -110,7 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(documentsRoutes, { documents: createDocumentsService({ database, storage }) });
   await app.register(directoryPlugin, { database, queue });
   if (operator) {
-    await app.register(operatorRoutes, { operator, identity: app.identity, registry, singleLogout: true });
+    const regional = createRegional({ database, registry, jobs: createJobs(queue) });
+    await app.register(operatorRoutes, { operator, identity: app.identity, registry, regional, singleLogout: true });
     // The console's own SAML SP (the tenant SAML routes, given the console as a tenant-like value).
     const saml = { database, redis: queue.redis, production: config.env === 'production', port: config.http.port };
     await app.register(operatorSamlRoutes, { ...saml, operator, handover: app.identity });

@@ -46,6 +46,11 @@ export interface IdentityDeps {
   database: DbHandle;
   redis: Redis;
   operator: OperatorDeclaration | undefined;
+  /**
+   * Runs once an operator login passed every check, before its session opens: the console's
+   * audit trail (src/operator/audit.ts). If it fails, the login fails: no unrecorded sign-in.
+   */
+  onOperatorLogin?: (request: FastifyRequest, operator: { id: string; displayName: string }) => Promise<void>;
   /** Usage statistics (src/statistics/): a tenant login is recorded, never waited for. */
   usage?: Pick<UsageRecorder, 'record'> | null;
   /** Clock, for tests of idle and absolute timeouts. */
@@ -158,6 +163,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     if (!result.ok) return refuse(request, reply, `missing ${result.missing.join(', ')}`, t('login.refused.missing', { names: result.missing.join(', ') }));
     const { profile } = result;
     if (!op.operators.includes(profile.externalId)) return refuse(request, reply, 'not an operator', t('login.refused.notOperator'));
+    await deps.onOperatorLogin?.(request, { id: profile.externalId, displayName: profile.displayName });
     const data = sessionData(request, login, profile.externalId, profile.displayName, []);
     return startSession(request, reply, { kind: 'operator' }, data, timeoutsOf(op.identity), login.returnTo);
   }

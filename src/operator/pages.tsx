@@ -1,8 +1,14 @@
-// The operator console's shell: plain, unbranded (it belongs to no university), with who is
-// logged in and a logout button. The console's own pages (tenants, load, usage) come later.
+// The operator console's pages: a plain, unbranded shell (it belongs to no university) with who
+// is logged in, its navigation and a logout button; the tenants table, the suspension's
+// confirmation, a tenant's failed jobs and the audit journal. Forms are plain POSTs with the
+// CSRF field: everything works without JavaScript.
 import type { ComponentChildren } from 'preact';
+import type { FailedJob } from '../jobs/client.js';
 import type { Tenant } from '../tenancy/registry.js';
 import type { Locale, Translate } from '../web/i18n/index.js';
+import { CSRF_FIELD } from '../web/layout.js';
+import type { AuditRecord } from './audit.js';
+import { ACTIVE_DAYS, type TenantFigures } from './regional.js';
 
 export interface OperatorPageContext {
   readonly locale: Locale;
@@ -28,10 +34,22 @@ export function OperatorLayout(props: { ctx: OperatorPageContext; title: string;
             <span class="brand-name">{ctx.consoleName}</span>
           </a>
           {ctx.user && (
+            <nav aria-label={ctx.t('operator.nav')}>
+              <ul class="inline-list">
+                <li>
+                  <a href="/">{ctx.t('operator.nav.tenants')}</a>
+                </li>
+                <li>
+                  <a href="/journal">{ctx.t('operator.nav.audit')}</a>
+                </li>
+              </ul>
+            </nav>
+          )}
+          {ctx.user && (
             <div class="header-actions">
               <span class="user-name">{ctx.user.displayName}</span>
               <form method="post" action="/deconnexion" class="inline-form">
-                <input type="hidden" name="_csrf" value={ctx.user.csrfToken} />
+                <CsrfInput ctx={ctx} />
                 <button type="submit">{ctx.t('logout')}</button>
               </form>
             </div>
@@ -45,21 +63,258 @@ export function OperatorLayout(props: { ctx: OperatorPageContext; title: string;
   );
 }
 
-export function OperatorHomePage(props: { ctx: OperatorPageContext; tenants: Tenant[] }) {
+function CsrfInput(props: { ctx: OperatorPageContext }) {
+  return <input type="hidden" name={CSRF_FIELD} value={props.ctx.user?.csrfToken ?? ''} />;
+}
+
+/** Where a tenant's statistics are; a placeholder page until the regional statistics exist. */
+export const statisticsHref = (tenant: Tenant) => `/etablissements/${tenant.slug}/statistiques`;
+export const failedJobsHref = (tenant: Tenant) => `/etablissements/${tenant.slug}/travaux`;
+
+export function formatBytes(bytes: number, locale: Locale): string {
+  const units = locale === 'fr' ? ['o', 'Ko', 'Mo', 'Go', 'To', 'Po'] : ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: unit ? 1 : 0 }).format(value)} ${units[unit]}`;
+}
+
+const number = (ctx: OperatorPageContext, n: number) => new Intl.NumberFormat(ctx.locale).format(n);
+const dateTime = (ctx: OperatorPageContext, d: Date) =>
+  new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/Paris' }).format(d);
+
+function Notice(props: { message?: string | undefined }) {
+  return props.message ? (
+    <p class="notice" role="status">
+      {props.message}
+    </p>
+  ) : null;
+}
+
+export function OperatorHomePage(props: { ctx: OperatorPageContext; tenants: TenantFigures[]; notice?: string | undefined }) {
   const { ctx } = props;
   const { t } = ctx;
   return (
     <OperatorLayout ctx={ctx} title={t('operator.title')}>
       <h1>{t('operator.title')}</h1>
       <p class="lead">{t('operator.welcome', { name: ctx.user?.displayName ?? '' })}</p>
+      <Notice message={props.notice} />
       <h2>{t('operator.tenants')}</h2>
-      <ul>
-        {props.tenants.map((tenant) => (
+      <table class="sessions tenants">
+        <caption>{t('operator.tenants.caption')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('operator.col.tenant')}</th>
+            <th scope="col">{t('operator.col.status')}</th>
+            <th scope="col">{t('operator.col.people')}</th>
+            <th scope="col">{t('operator.col.active', { days: String(ACTIVE_DAYS) })}</th>
+            <th scope="col">{t('operator.col.storage')}</th>
+            <th scope="col">{t('operator.col.queued')}</th>
+            <th scope="col">{t('operator.col.running')}</th>
+            <th scope="col">{t('operator.col.failed')}</th>
+            <th scope="col">{t('operator.col.actions')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.tenants.map((f) => (
+            <TenantRow ctx={ctx} figures={f} key={f.tenant.id} />
+          ))}
+        </tbody>
+      </table>
+    </OperatorLayout>
+  );
+}
+
+function TenantRow(props: { ctx: OperatorPageContext; figures: TenantFigures }) {
+  const { ctx, figures } = props;
+  const { t } = ctx;
+  const { tenant, jobs } = figures;
+  const name = tenant.displayName;
+  const unavailable = t('operator.jobs.unavailable');
+  return (
+    <tr data-tenant={tenant.slug}>
+      <th scope="row" data-label={t('operator.col.tenant')}>
+        {name}
+        <br />
+        <small>{tenant.hosts.join(', ')}</small>
+      </th>
+      <td data-label={t('operator.col.status')} class={`status status-${tenant.status}`}>
+        {t(tenant.status === 'active' ? 'operator.status.active' : 'operator.status.suspended')}
+      </td>
+      <td data-label={t('operator.col.people')} class="people">{number(ctx, figures.people)}</td>
+      <td data-label={t('operator.col.active', { days: String(ACTIVE_DAYS) })} class="active-people">{number(ctx, figures.activePeople)}</td>
+      <td data-label={t('operator.col.storage')} class="storage">
+        {formatBytes(figures.storageUsed, ctx.locale)} / {formatBytes(figures.storageQuota, ctx.locale)}
+      </td>
+      <td data-label={t('operator.col.queued')} class="queued">{jobs ? number(ctx, jobs.waiting + jobs.delayed) : unavailable}</td>
+      <td data-label={t('operator.col.running')} class="running">{jobs ? number(ctx, jobs.active) : unavailable}</td>
+      <td data-label={t('operator.col.failed')} class="failed">
+        <a href={failedJobsHref(tenant)} aria-label={t('operator.failedJobs', { name })}>
+          {jobs ? number(ctx, jobs.failed) : unavailable}
+        </a>
+      </td>
+      <td data-label={t('operator.col.actions')}>
+        <ul class="inline-list">
           <li>
-            {tenant.displayName} <span class="status">({tenant.hosts.join(', ')} · {tenant.status})</span>
+            <a href={statisticsHref(tenant)}>{t('operator.statistics', { name })}</a>
           </li>
-        ))}
-      </ul>
+          <li>
+            {tenant.status === 'active' ? (
+              <a href={`/etablissements/${tenant.slug}/suspendre`}>{t('operator.suspend', { name })}</a>
+            ) : (
+              <form method="post" action={`/etablissements/${tenant.slug}/reprendre`} class="inline-form">
+                <CsrfInput ctx={ctx} />
+                <button type="submit">{t('operator.resume', { name })}</button>
+              </form>
+            )}
+          </li>
+        </ul>
+      </td>
+    </tr>
+  );
+}
+
+export function SuspendConfirmPage(props: { ctx: OperatorPageContext; tenant: Tenant }) {
+  const { ctx, tenant } = props;
+  const { t } = ctx;
+  const name = tenant.displayName;
+  return (
+    <OperatorLayout ctx={ctx} title={t('operator.suspend.title', { name })}>
+      <h1>{t('operator.suspend.title', { name })}</h1>
+      <p class="notice">{t('operator.suspend.warning', { name })}</p>
+      <form method="post" action={`/etablissements/${tenant.slug}/suspendre`}>
+        <CsrfInput ctx={ctx} />
+        <button type="submit" class="danger">{t('operator.suspend.confirm')}</button> <a href="/">{t('operator.cancel')}</a>
+      </form>
+    </OperatorLayout>
+  );
+}
+
+export function FailedJobsPage(props: { ctx: OperatorPageContext; tenant: Tenant; jobs: FailedJob[] | undefined; notice?: string | undefined }) {
+  const { ctx, tenant } = props;
+  const { t } = ctx;
+  const name = tenant.displayName;
+  return (
+    <OperatorLayout ctx={ctx} title={t('operator.jobs.title', { name })}>
+      <h1>{t('operator.jobs.title', { name })}</h1>
+      <p>
+        <a href="/">{t('operator.back')}</a>
+      </p>
+      <Notice message={props.notice} />
+      {!props.jobs ? (
+        <p class="notice">{t('operator.jobs.unreachable')}</p>
+      ) : props.jobs.length === 0 ? (
+        <p>{t('operator.jobs.none', { name })}</p>
+      ) : (
+        <table class="sessions failed-jobs">
+          <caption>{t('operator.jobs.caption', { name })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('operator.jobs.name')}</th>
+              <th scope="col">{t('operator.jobs.lane')}</th>
+              <th scope="col">{t('operator.jobs.error')}</th>
+              <th scope="col">{t('operator.jobs.attempts')}</th>
+              <th scope="col">{t('operator.jobs.failedAt')}</th>
+              <th scope="col">{t('operator.col.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.jobs.map((job) => (
+              <tr key={`${job.lane}/${job.id}`} data-job={job.id}>
+                <th scope="row" data-label={t('operator.jobs.name')}>
+                  {job.name}
+                  <br />
+                  <small>
+                    <code>{job.id}</code>
+                  </small>
+                </th>
+                <td data-label={t('operator.jobs.lane')}>{job.lane}</td>
+                <td data-label={t('operator.jobs.error')}>
+                  <code>{job.error}</code>
+                </td>
+                <td data-label={t('operator.jobs.attempts')}>{number(ctx, job.attempts)}</td>
+                <td data-label={t('operator.jobs.failedAt')}>{job.failedAt ? dateTime(ctx, job.failedAt) : ''}</td>
+                <td data-label={t('operator.col.actions')}>
+                  <form method="post" action={`/etablissements/${tenant.slug}/travaux/${job.lane}/${encodeURIComponent(job.id)}/relancer`} class="inline-form">
+                    <CsrfInput ctx={ctx} />
+                    <button type="submit" aria-label={t('operator.jobs.retryLabel', { job: `${job.name} ${job.id}` })}>
+                      {t('operator.jobs.retry')}
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </OperatorLayout>
+  );
+}
+
+export function StatisticsPlaceholderPage(props: { ctx: OperatorPageContext; tenant: Tenant }) {
+  const { ctx, tenant } = props;
+  const { t } = ctx;
+  return (
+    <OperatorLayout ctx={ctx} title={t('operator.stats.title', { name: tenant.displayName })}>
+      <h1>{t('operator.stats.title', { name: tenant.displayName })}</h1>
+      <p class="notice">{t('operator.stats.soon')}</p>
+      <p>
+        <a href="/">{t('operator.back')}</a>
+      </p>
+    </OperatorLayout>
+  );
+}
+
+export function AuditPage(props: { ctx: OperatorPageContext; records: AuditRecord[] }) {
+  const { ctx } = props;
+  const { t } = ctx;
+  return (
+    <OperatorLayout ctx={ctx} title={t('operator.audit.title')}>
+      <h1>{t('operator.audit.title')}</h1>
+      {props.records.length === 0 ? (
+        <p>{t('operator.audit.none')}</p>
+      ) : (
+        <table class="sessions audit">
+          <caption>{t('operator.audit.caption')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('operator.audit.at')}</th>
+              <th scope="col">{t('operator.audit.actor')}</th>
+              <th scope="col">{t('operator.audit.action')}</th>
+              <th scope="col">{t('operator.col.tenant')}</th>
+              <th scope="col">{t('operator.audit.detail')}</th>
+              <th scope="col">{t('operator.audit.ip')}</th>
+              <th scope="col">{t('operator.audit.requestId')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.records.map((r) => (
+              <tr key={r.id} data-audit={r.id}>
+                <th scope="row" data-label={t('operator.audit.at')}>
+                  <time dateTime={r.at.toISOString()}>{dateTime(ctx, r.at)}</time>
+                </th>
+                <td data-label={t('operator.audit.actor')}>
+                  {r.actorName} <small>({r.actor})</small>
+                </td>
+                <td data-label={t('operator.audit.action')}>{t(`operator.action.${r.action}`)}</td>
+                <td data-label={t('operator.col.tenant')}>{r.tenantSlug ?? ''}</td>
+                <td data-label={t('operator.audit.detail')}>
+                  {Object.entries(r.detail)
+                    .map(([k, v]) => `${k}: ${v}`)
+                    .join(', ')}
+                </td>
+                <td data-label={t('operator.audit.ip')}>{r.ip}</td>
+                <td data-label={t('operator.audit.requestId')}>
+                  <code>{r.requestId}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </OperatorLayout>
   );
 }

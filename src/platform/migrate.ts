@@ -14,6 +14,11 @@ export interface MigrateResult {
 const READ_ONLY_FOR_APP = ['tenants', 'tenant_hosts'];
 /** Columns of read-only tables that the application may change (operator suspends a tenant). */
 const APP_UPDATABLE_COLUMNS: Record<string, string[]> = { tenants: ['status', 'updated_at'] };
+/**
+ * Audit trails the application appends to and reads, never changes: SELECT and INSERT only (no
+ * UPDATE, DELETE or TRUNCATE), so even a compromised application cannot rewrite what it did.
+ */
+const APPEND_ONLY_FOR_APP = ['operator_audit'];
 
 export class MigrationError extends Error {}
 
@@ -100,6 +105,9 @@ async function ensureApplicationRole(sql: postgres.Sql, role: string, password: 
       await sql.unsafe(`grant select on ${t} to ${r}`);
       const columns = APP_UPDATABLE_COLUMNS[table];
       if (columns) await sql.unsafe(`grant update (${columns.map(quoteIdent).join(', ')}) on ${t} to ${r}`);
+    } else if (APPEND_ONLY_FOR_APP.includes(table)) {
+      await sql.unsafe(`revoke all on ${t} from ${r}`);
+      await sql.unsafe(`grant select, insert on ${t} to ${r}`);
     } else {
       await sql.unsafe(`grant select, insert, update, delete on ${t} to ${r}`);
     }

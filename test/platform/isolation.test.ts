@@ -14,8 +14,12 @@ import '../../src/documents/tables.js';
 import '../../src/notifications/tables.js';
 import '../../src/statistics/tables.js';
 
-/** Registry tables: they carry tenant_id but are platform data, read-only to the application. */
-const REGISTRY_TABLES = ['tenant_hosts'];
+/**
+ * Platform tables that carry tenant_id but are not tenant-owned: the registry's tenant_hosts
+ * (read-only to the application), and operator_audit, the operator's trail of actions on tenants
+ * (append-only to the application; only the operator console reads it; test/operator/).
+ */
+const REGISTRY_TABLES = ['tenant_hosts', 'operator_audit'];
 
 const database = await createTestDatabase();
 t.teardown(() => database.drop());
