@@ -7,6 +7,8 @@ import type { FailedJob } from '../jobs/client.js';
 import type { Tenant } from '../tenancy/registry.js';
 import type { Locale, Translate } from '../web/i18n/index.js';
 import { CSRF_FIELD } from '../web/layout.js';
+import { BarChart } from '../statistics/chart.js';
+import type { Period, TenantUsage, UsageReport } from '../statistics/report.js';
 import type { AuditRecord } from './audit.js';
 import { ACTIVE_DAYS, type TenantFigures } from './regional.js';
 
@@ -40,6 +42,9 @@ export function OperatorLayout(props: { ctx: OperatorPageContext; title: string;
                   <a href="/">{ctx.t('operator.nav.tenants')}</a>
                 </li>
                 <li>
+                  <a href="/statistiques">{ctx.t('operator.nav.statistics')}</a>
+                </li>
+                <li>
                   <a href="/journal">{ctx.t('operator.nav.audit')}</a>
                 </li>
               </ul>
@@ -67,7 +72,7 @@ function CsrfInput(props: { ctx: OperatorPageContext }) {
   return <input type="hidden" name={CSRF_FIELD} value={props.ctx.user?.csrfToken ?? ''} />;
 }
 
-/** Where a tenant's statistics are; a placeholder page until the regional statistics exist. */
+/** A tenant's usage statistics, as the operator sees them. */
 export const statisticsHref = (tenant: Tenant) => `/etablissements/${tenant.slug}/statistiques`;
 export const failedJobsHref = (tenant: Tenant) => `/etablissements/${tenant.slug}/travaux`;
 
@@ -82,7 +87,7 @@ export function formatBytes(bytes: number, locale: Locale): string {
   return `${new Intl.NumberFormat(locale, { maximumFractionDigits: unit ? 1 : 0 }).format(value)} ${units[unit]}`;
 }
 
-const number = (ctx: OperatorPageContext, n: number) => new Intl.NumberFormat(ctx.locale).format(n);
+const number = (ctx: OperatorPageContext, n: number) => new Intl.NumberFormat(ctx.locale, { maximumFractionDigits: 1 }).format(n);
 const dateTime = (ctx: OperatorPageContext, d: Date) =>
   new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Europe/Paris' }).format(d);
 
@@ -152,8 +157,9 @@ function TenantRow(props: { ctx: OperatorPageContext; figures: TenantFigures }) 
       <td data-label={t('operator.col.queued')} class="queued">{jobs ? number(ctx, jobs.waiting + jobs.delayed) : unavailable}</td>
       <td data-label={t('operator.col.running')} class="running">{jobs ? number(ctx, jobs.active) : unavailable}</td>
       <td data-label={t('operator.col.failed')} class="failed">
-        <a href={failedJobsHref(tenant)} aria-label={t('operator.failedJobs', { name })}>
+        <a href={failedJobsHref(tenant)}>
           {jobs ? number(ctx, jobs.failed) : unavailable}
+          <span class="visually-hidden"> — {t('operator.failedJobs', { name })}</span>
         </a>
       </td>
       <td data-label={t('operator.col.actions')}>
@@ -254,16 +260,155 @@ export function FailedJobsPage(props: { ctx: OperatorPageContext; tenant: Tenant
   );
 }
 
-export function StatisticsPlaceholderPage(props: { ctx: OperatorPageContext; tenant: Tenant }) {
-  const { ctx, tenant } = props;
+function PeriodPicker(props: { ctx: OperatorPageContext; action: string; period: Period; invalid: boolean }) {
+  const { t } = props.ctx;
+  return (
+    <>
+      {props.invalid && <p role="alert">{t('operator.stats.invalid')}</p>}
+      <form method="get" action={props.action} class="period-picker">
+        <fieldset>
+          <legend>{t('operator.stats.period')}</legend>
+          <label>
+            {t('operator.stats.from')} <input type="date" name="du" value={props.period.from} required />
+          </label>{' '}
+          <label>
+            {t('operator.stats.to')} <input type="date" name="au" value={props.period.to} required />
+          </label>{' '}
+          <button type="submit">{t('operator.stats.show')}</button>
+        </fieldset>
+      </form>
+    </>
+  );
+}
+
+const figure = (ctx: OperatorPageContext, value: number | null) => (value === null ? <em>{ctx.t('operator.stats.withheld')}</em> : number(ctx, value));
+
+/** What the regional table compares: events, average daily actives, the last month's actives. */
+export function summaryOf(report: UsageReport): { events: number; averageDaily: number | null; lastMonth: number | null } {
+  const shown = report.daily.filter((d) => d.people !== null);
+  const averageDaily = shown.length ? shown.reduce((n, d) => n + d.people!, 0) / shown.length : null;
+  const last = report.monthly.at(-1);
+  return { events: report.daily.reduce((n, d) => n + (d.events ?? 0), 0), averageDaily, lastMonth: last ? last.people : 0 };
+}
+
+export function RegionalStatisticsPage(props: { ctx: OperatorPageContext; usage: TenantUsage[]; period: Period; invalid: boolean }) {
+  const { ctx, period } = props;
   const { t } = ctx;
   return (
-    <OperatorLayout ctx={ctx} title={t('operator.stats.title', { name: tenant.displayName })}>
-      <h1>{t('operator.stats.title', { name: tenant.displayName })}</h1>
-      <p class="notice">{t('operator.stats.soon')}</p>
+    <OperatorLayout ctx={ctx} title={t('operator.stats.regional.title')}>
+      <h1>{t('operator.stats.regional.title')}</h1>
+      <PeriodPicker ctx={ctx} action="/statistiques" period={period} invalid={props.invalid} />
+      <p>{t('operator.stats.kNoteRegional')}</p>
+      <table class="sessions regional-statistics">
+        <caption>{t('operator.stats.regional.caption', { from: period.from, to: period.to })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('operator.col.tenant')}</th>
+            <th scope="col">{t('operator.stats.events')}</th>
+            <th scope="col">{t('operator.stats.averageDaily')}</th>
+            <th scope="col">{t('operator.stats.lastMonth')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.usage.map((u) => {
+            const summary = summaryOf(u.report);
+            return (
+              <tr key={u.tenantId} data-tenant={u.slug}>
+                <th scope="row" data-label={t('operator.col.tenant')}>
+                  <a href={`/etablissements/${u.slug}/statistiques?du=${period.from}&au=${period.to}`}>{u.displayName}</a>
+                </th>
+                <td data-label={t('operator.stats.events')} class="events">{number(ctx, summary.events)}</td>
+                <td data-label={t('operator.stats.averageDaily')} class="average-daily">{figure(ctx, summary.averageDaily)}</td>
+                <td data-label={t('operator.stats.lastMonth')} class="last-month">{figure(ctx, summary.lastMonth)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </OperatorLayout>
+  );
+}
+
+export function TenantStatisticsPage(props: { ctx: OperatorPageContext; tenant: Tenant; report: UsageReport; invalid: boolean }) {
+  const { ctx, tenant, report } = props;
+  const { t } = ctx;
+  const title = t('operator.stats.title', { name: tenant.displayName });
+  return (
+    <OperatorLayout ctx={ctx} title={title}>
+      <h1>{title}</h1>
       <p>
-        <a href="/">{t('operator.back')}</a>
+        <a href="/statistiques">{t('operator.nav.statistics')}</a> · <a href="/">{t('operator.back')}</a>
       </p>
+      <PeriodPicker ctx={ctx} action={statisticsHref(tenant)} period={report.period} invalid={props.invalid} />
+      <p>{t('operator.stats.kNote', { k: String(report.minGroupSize) })}</p>
+      <h2>{t('operator.stats.daily')}</h2>
+      <BarChart id="chart-daily" title={t('operator.stats.daily')} withheldLabel={t('operator.stats.withheld')} bars={report.daily.map((d) => ({ label: d.day.slice(5), value: d.people }))} />
+      <details>
+        <summary>{t('operator.stats.dailyCaption')}</summary>
+        <table class="sessions daily">
+          <caption>{t('operator.stats.dailyCaption')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('operator.stats.day')}</th>
+              <th scope="col">{t('operator.stats.people')}</th>
+              <th scope="col">{t('operator.stats.events')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.daily.map((d) => (
+              <tr key={d.day} data-day={d.day}>
+                <th scope="row">{d.day}</th>
+                <td class="people">{figure(ctx, d.people)}</td>
+                <td class="events">{figure(ctx, d.events)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+      {report.monthly.length === 0 ? (
+        <p>{t('operator.stats.none')}</p>
+      ) : (
+        <table class="sessions monthly">
+          <caption>{t('operator.stats.monthlyCaption')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('operator.stats.month')}</th>
+              <th scope="col">{t('operator.stats.people')}</th>
+              <th scope="col">{t('operator.stats.events')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.monthly.map((m) => (
+              <tr key={m.month}>
+                <th scope="row">{m.month.slice(0, 7)}</th>
+                <td>{figure(ctx, m.people)}</td>
+                <td>{figure(ctx, m.events)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {report.byService.length > 0 && (
+        <table class="sessions by-service">
+          <caption>{t('operator.stats.serviceCaption')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('operator.stats.service')}</th>
+              <th scope="col">{t('operator.stats.events')}</th>
+              <th scope="col">{t('operator.stats.averageDaily')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.byService.map((b) => (
+              <tr key={b.key}>
+                <th scope="row">{b.key}</th>
+                <td>{number(ctx, b.events)}</td>
+                <td>{figure(ctx, b.averageDailyPeople)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </OperatorLayout>
   );
 }

@@ -17,6 +17,10 @@
 // transaction as the change it records (for a job retry, the row commits only if the retry
 // happened); every read of several tenants logs one line naming the operator.
 //
+// Usage statistics come from src/statistics/report.ts, whose figures are aggregates with
+// k-anonymity applied (a figure about too few people is withheld): this module is their only
+// caller for more than one tenant, or for a tenant by someone who is not its admin.
+//
 // It reads the people and document_usage tables directly rather than through the directory's and
 // documents' services: those services act for one person in one tenant, and these are figures
 // about a whole tenant that no tenant page shows. This module is the documented exception.
@@ -26,6 +30,7 @@ import type { JobCounts, FailedJob, Jobs } from '../jobs/client.js';
 import type { Lane } from '../jobs/queues.js';
 import type { DbHandle } from '../platform/db.js';
 import { NotFoundError } from '../platform/errors.js';
+import { regionalStatistics, usageReport, type Period, type TenantUsage, type UsageReport } from '../statistics/report.js';
 import { parseSize } from '../tenancy/declaration.js';
 import type { Tenant, TenantRegistry } from '../tenancy/registry.js';
 import { setTenantStatus } from '../tenancy/status.js';
@@ -56,6 +61,9 @@ export interface Regional {
   /** Throws NotFoundError when the job is not (or no longer) failed. */
   retryJob(origin: AuditOrigin, tenant: Tenant, lane: Lane, jobId: string): Promise<void>;
   audit(options?: { limit?: number }): Promise<AuditRecord[]>;
+  /** Every tenant's usage report over the period, side by side. */
+  statistics(origin: AuditOrigin, log: FastifyBaseLogger, period: Period): Promise<TenantUsage[]>;
+  tenantStatistics(origin: AuditOrigin, log: FastifyBaseLogger, tenant: Tenant, period: Period): Promise<UsageReport>;
 }
 
 export interface RegionalDeps {
@@ -115,5 +123,15 @@ export function createRegional({ database, registry, jobs }: RegionalDeps): Regi
     },
 
     audit: (options) => listAudit(database.db, options),
+
+    async statistics(origin, log, period) {
+      log.info({ operator: origin.actor.id, period }, 'regional statistics read');
+      return regionalStatistics(database, registry, period);
+    },
+
+    async tenantStatistics(origin, log, tenant, period) {
+      log.info({ operator: origin.actor.id, tenant: tenant.slug, period }, "a tenant's statistics read by the operator");
+      return usageReport(database, tenant, period);
+    },
   };
 }

@@ -1,6 +1,6 @@
 // The operator console, on the operator host only (a host constraint, and config.operator for the
-// tenancy plugin): every tenant's figures, suspend and resume, failed jobs and their retry, the
-// audit journal. Every route needs an operator session (requireOperator); every POST carries the
+// tenancy plugin): every tenant's figures, suspend and resume, failed jobs and their retry, usage
+// statistics side by side and per tenant, the audit journal. Every route needs an operator session (requireOperator); every POST carries the
 // session's CSRF token (checked for every route by src/identity/csrf.ts). What reads or changes
 // several tenants goes through src/operator/regional.ts, and nothing else does.
 import { Type, type Static } from '@sinclair/typebox';
@@ -10,11 +10,12 @@ import { SINGLE_LOGOUT_PATH, type Identity } from '../identity/plugin.js';
 import type { OperatorDeclaration } from '../identity/operator.js';
 import { LANES, type Lane } from '../jobs/queues.js';
 import { NotFoundError } from '../platform/errors.js';
+import { periodOf } from '../statistics/plugin.js';
 import type { Tenant, TenantRegistry } from '../tenancy/registry.js';
 import { sendPage } from '../web/render.js';
 import { auditOrigin, type AuditOrigin } from './audit.js';
 import { operatorPageContext } from './context.js';
-import { AuditPage, FailedJobsPage, OperatorHomePage, StatisticsPlaceholderPage, SuspendConfirmPage, failedJobsHref } from './pages.js';
+import { AuditPage, FailedJobsPage, OperatorHomePage, RegionalStatisticsPage, SuspendConfirmPage, TenantStatisticsPage, failedJobsHref } from './pages.js';
 import type { Regional } from './regional.js';
 
 /** Matches the operator host with or without a port, as the Host header carries it. */
@@ -43,6 +44,7 @@ const HomeQuery = Type.Object({
   fait: Type.Optional(Type.Union([Type.Literal('suspendu'), Type.Literal('repris'), Type.Literal('inchange')])),
   etablissement: Type.Optional(Slug),
 });
+const PeriodQuery = Type.Object({ du: Type.Optional(Type.String({ maxLength: 10 })), au: Type.Optional(Type.String({ maxLength: 10 })) });
 const JobsQuery = Type.Object({ relance: Type.Optional(Type.String({ maxLength: 200 })) });
 
 export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (app, { operator, identity, registry, regional, singleLogout }) => {
@@ -117,10 +119,24 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     },
   );
 
-  // A placeholder until the regional statistics exist; they take this path over.
-  app.get<{ Params: Static<typeof TenantParams> }>('/etablissements/:slug/statistiques', { ...guarded, schema: { params: TenantParams } }, async (request, reply) => {
-    return sendPage(reply, <StatisticsPlaceholderPage ctx={ctxOf(request)} tenant={tenantOf(request.params.slug)} />);
+  // Usage statistics (src/statistics/report.ts, k-anonymous aggregates): every tenant side by
+  // side, and one tenant's in detail. Default period: the last 30 days up to yesterday.
+  app.get<{ Querystring: Static<typeof PeriodQuery> }>('/statistiques', { ...guarded, schema: { querystring: PeriodQuery } }, async (request, reply) => {
+    const { period, invalid } = periodOf(request.query);
+    const usage = await regional.statistics(originOf(request), request.log, period);
+    return sendPage(reply, <RegionalStatisticsPage ctx={ctxOf(request)} usage={usage} period={period} invalid={invalid} />, invalid ? 400 : 200);
   });
+
+  app.get<{ Params: Static<typeof TenantParams>; Querystring: Static<typeof PeriodQuery> }>(
+    '/etablissements/:slug/statistiques',
+    { ...guarded, schema: { params: TenantParams, querystring: PeriodQuery } },
+    async (request, reply) => {
+      const tenant = tenantOf(request.params.slug);
+      const { period, invalid } = periodOf(request.query);
+      const report = await regional.tenantStatistics(originOf(request), request.log, tenant, period);
+      return sendPage(reply, <TenantStatisticsPage ctx={ctxOf(request)} tenant={tenant} report={report} invalid={invalid} />, invalid ? 400 : 200);
+    },
+  );
 
   app.get('/journal', guarded, async (request, reply) => {
     return sendPage(reply, <AuditPage ctx={ctxOf(request)} records={await regional.audit({ limit: 200 })} />);

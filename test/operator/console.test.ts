@@ -6,6 +6,8 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { queueName } from '../../src/jobs/queues.js';
+import { periodOf } from '../../src/statistics/plugin.js';
+import '../../src/statistics/tables.js';
 import { createTenantRegistry } from '../../src/tenancy/registry.js';
 import { newId } from '../../src/platform/ids.js';
 import '../../src/documents/tables.js';
@@ -74,7 +76,13 @@ function onConsole(method: 'GET' | 'POST', url: string, options: { cookie?: stri
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 const csrf = csrfOf((await onConsole('GET', '/')).body);
 const tenantRow = (html: string, slug: string) => new RegExp(`<tr data-tenant="${slug}">([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? '';
-const cell = (row: string, name: string) => new RegExp(`class="${name}">([\\s\\S]*?)</td>`).exec(row)?.[1]?.replace(/<[^>]+>/g, '').trim();
+/** A cell's visible text (what a visually-hidden span adds for screen readers left out). */
+const cell = (row: string, name: string) =>
+  new RegExp(`class="${name}">([\\s\\S]*?)</td>`)
+    .exec(row)?.[1]
+    ?.replace(/<span class="visually-hidden">[\s\S]*?<\/span>/g, '')
+    .replace(/<[^>]+>/g, '')
+    .trim();
 const statusOf = async (tenantId: string) =>
   (await database.app.db.selectFrom('tenants').select('status').where('id', '=', tenantId).executeTakeFirstOrThrow()).status;
 const auditRows = () => database.app.db.selectFrom('operator_audit').selectAll().orderBy('at').execute();
@@ -116,8 +124,7 @@ t.test('the tenants table shows both tenants with real counts', async (t) => {
   t.equal(cell(n, 'failed'), '0');
   t.match(n, 'href="/etablissements/nord/statistiques"', "a link to the tenant's statistics");
   t.match(n, 'href="/etablissements/nord/suspendre"');
-  const stats = await onConsole('GET', '/etablissements/nord/statistiques');
-  t.equal(stats.statusCode, 200);
+  t.match(n, 'Travaux en échec de Université du Nord', 'the failed count is named for screen readers');
   const english = await app.inject({ method: 'GET', url: '/', headers: { host: OPERATOR_HOST, cookie: `portique_operator=${operatorCookie}; portique_lang=en` } });
   t.match(english.body, '<th scope="col">People</th>', 'English from the catalogue');
 });
@@ -238,6 +245,40 @@ t.test('failed jobs are listed with their error and retried', async (t) => {
   t.equal((await onConsole('POST', `/etablissements/sud/travaux/default/${job.id}/relancer`, { payload: { _csrf: csrf } })).statusCode, 404, "nord's job is not sud's");
 });
 
+t.test("usage statistics: every tenant side by side, and one tenant's, k-anonymous", async (t) => {
+  const { period } = periodOf({});
+  const day = period.to;
+  const before = new Date(Date.parse(`${day}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
+  const all = { service: '*', affiliation: '*', event: '*' };
+  await database.app.withTenant(nord.id, async (trx) => {
+    await trx.insertInto('usage_daily').values({ tenant_id: nord.id, day, ...all, events: 42, people: 7 }).execute();
+    // Two people only: below the default threshold of 5, withheld.
+    await trx.insertInto('usage_daily').values({ tenant_id: nord.id, day: before, ...all, events: 3, people: 2 }).execute();
+    await trx.insertInto('usage_monthly').values({ tenant_id: nord.id, month: `${day.slice(0, 7)}-01`, ...all, events: 45, people: 8 }).execute();
+  });
+
+  const regional = await onConsole('GET', '/statistiques');
+  t.equal(regional.statusCode, 200);
+  t.match(regional.body, '<caption>Usage de chaque établissement');
+  const n = tenantRow(regional.body, 'nord');
+  const s = tenantRow(regional.body, 'sud');
+  t.equal(cell(n, 'events'), '42', 'the withheld day counts nothing');
+  t.equal(cell(n, 'last-month'), '8');
+  t.equal(cell(s, 'events'), '0');
+  t.match(n, `href="/etablissements/nord/statistiques?du=${period.from}&amp;au=${period.to}"`);
+
+  const detail = await onConsole('GET', '/etablissements/nord/statistiques');
+  t.equal(detail.statusCode, 200);
+  t.match(detail.body, '<svg class="chart"', 'a chart drawn on the server');
+  const dayRow = new RegExp(`<tr data-day="${day}">([\\s\\S]*?)</tr>`).exec(detail.body)?.[1] ?? '';
+  t.equal(cell(dayRow, 'people'), '7');
+  const withheldRow = new RegExp(`<tr data-day="${before}">([\\s\\S]*?)</tr>`).exec(detail.body)?.[1] ?? '';
+  t.equal(cell(withheldRow, 'people'), 'masqué', 'a figure about two people is withheld');
+  t.notMatch(withheldRow, '>2<');
+  t.equal((await onConsole('GET', '/etablissements/nord/statistiques?du=2026-13-01&au=x')).statusCode, 400, 'a bad period is refused, with the default shown');
+  t.equal((await onConsole('GET', '/etablissements/nowhere/statistiques')).statusCode, 404);
+});
+
 t.test('no tenant session reaches the console, on any host', async (t) => {
   const admin = verifiedLogin(nord.id, {
     attributes: {
@@ -258,6 +299,7 @@ t.test('no tenant session reaches the console, on any host', async (t) => {
     ['POST', '/etablissements/sud/suspendre'],
     ['GET', '/etablissements/nord/travaux'],
     ['GET', '/etablissements/nord/statistiques'],
+    ['GET', '/statistiques'],
   ] as const) {
     const res = await app.inject({ method, url, headers: { host: NORD, accept: 'text/html', cookie: `portique_session=${adminCookie}` }, ...(method === 'POST' ? { payload: { _csrf: adminCsrf } } : {}) });
     t.equal(res.statusCode, 404, `${method} ${url} on a tenant host`);
@@ -268,7 +310,7 @@ t.test('no tenant session reaches the console, on any host', async (t) => {
   // On the operator host, under either cookie name: nobody there.
   for (const name of ['portique_session', 'portique_operator']) {
     const cookie = `${name}=${adminCookie}`;
-    for (const url of ['/', '/journal', '/etablissements/nord/travaux', '/etablissements/sud/suspendre']) {
+    for (const url of ['/', '/journal', '/statistiques', '/etablissements/nord/statistiques', '/etablissements/nord/travaux', '/etablissements/sud/suspendre']) {
       const res = await onConsole('GET', url, { cookie });
       t.equal(res.statusCode, 303, `${name}: GET ${url} asks for an operator login`);
       t.notMatch(res.body, 'Université du Sud');
