@@ -3,9 +3,9 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { TenantDb } from '../platform/db.js';
 
-/** The expressions migrations/0005 indexes: the same function calls, or the index is not used. */
-export const searchText = sql<string>`directory_search_text(people.given_name, people.family_name, people.display_name, people.mail, people.affectation)`;
-export const nameKey = sql<string>`directory_name_key(people.family_name, people.display_name, people.given_name)`;
+/** Normalised text kept by a trigger (migrations/0009), indexed with tenant_id first. */
+export const searchText = sql<string>`people.search_text`;
+export const nameKey = sql<string>`people.name_key`;
 
 export const PERSON_COLUMNS = [
   'people.id',
@@ -80,38 +80,49 @@ export interface SearchOptions {
 }
 
 /**
- * Words of 3 letters or more match anywhere (trigram index: substring, accents removed) or,
- * misspelt, by word similarity (`<%`, same index). Shorter words match the start of a word; a
- * query made only of short words is a prefix of the family name (btree index), as people type.
+ * Words of 3 letters or more match by word similarity (`<%`: substrings, accents removed, a typo
+ * forgiven). Shorter words match the start of a word; a query made only of short words is a
+ * prefix of the family name.
+ *
+ * Row-level security decides the plan: PostgreSQL evaluates no user condition that is not
+ * LEAKPROOF before the policy, so `<%` and LIKE never become index conditions on a tenant table
+ * and a WHERE on them scans the tenant. What the indexes can still do: order by word-similarity
+ * distance (GiST `<<->`, an ordering, not a condition) and range-scan a text prefix with the
+ * leakproof `~>=~`/`~<~`. So the nearest candidates come from the GiST index, a bounded number of
+ * them, and the words are checked on those; past that bound, a person refines the query.
  */
 export async function searchPeople(trx: TenantDb, options: SearchOptions): Promise<PersonRow[]> {
   const tokens = queryTokens(options.query);
   if (tokens.length === 0) return [];
+  const long = tokens.filter((t) => t.length >= 3);
+  let query = trx.selectFrom('people').where('people.tenant_id', '=', options.tenantId);
+  if (!options.includeHidden) query = query.where('people.status', '=', 'active').where('people.red_list', '=', false);
+  const shortMatch = (token: string) => sql<SqlBool>`(' ' || ${searchText}) like ${`% ${escapeLike(token)}%`}`;
+  if (long.length === 0) {
+    const [first, ...rest] = tokens;
+    let prefix = query.select(PERSON_COLUMNS).where(sql<SqlBool>`${nameKey} ~>=~ ${first!} and ${nameKey} ~<~ ${successor(first!)}` as Expression<SqlBool>);
+    for (const token of rest) prefix = prefix.where(shortMatch(token) as Expression<SqlBool>);
+    return (await prefix.orderBy(sql`${nameKey} using ~<~`).limit(options.limit).offset(options.offset).execute()) as PersonRow[];
+  }
   // Typo tolerance: word similarity 0.45 lets one wrong letter in a 6-letter name through.
   await sql`select set_config('pg_trgm.word_similarity_threshold', '0.45', true)`.execute(trx);
-  const long = tokens.filter((t) => t.length >= 3);
-  const normalizedQuery = tokens.join(' ');
-  let query = trx
-    .selectFrom('people')
-    .select(PERSON_COLUMNS)
-    .where('people.tenant_id', '=', options.tenantId);
-  if (!options.includeHidden) query = query.where('people.status', '=', 'active').where('people.red_list', '=', false);
-  for (const token of tokens) {
-    if (token.length >= 3) {
-      query = query.where(sql<SqlBool>`(${searchText} like ${`%${escapeLike(token)}%`} or ${token} <% ${searchText})` as Expression<SqlBool>);
-    } else {
-      query = query.where(sql<SqlBool>`(' ' || ${searchText}) like ${`% ${escapeLike(token)}%`}` as Expression<SqlBool>);
-    }
-  }
-  if (long.length === 0) query = query.where(sql<SqlBool>`${nameKey} like ${`${escapeLike(tokens[0]!)}%`}` as Expression<SqlBool>);
-  const rows = await (long.length
-    ? query.orderBy(sql`word_similarity(${normalizedQuery}, ${searchText})`, 'desc').orderBy(nameKey).orderBy('people.id')
-    : query.orderBy(nameKey).orderBy('people.id')
-  )
-    .limit(options.limit)
-    .offset(options.offset)
+  const checks = tokens.map((token) => (token.length >= 3 ? sql<SqlBool>`${token} <% ${searchText}` : shortMatch(token)));
+  const candidates = Math.min(2000, options.offset + options.limit + 200);
+  const rows = await query
+    .select([...PERSON_COLUMNS, sql<boolean>`${sql.join(checks, sql` and `)}`.as('hit')])
+    .orderBy(sql`${tokens.join(' ')} <<-> ${searchText}`)
+    .limit(candidates)
     .execute();
-  return rows as PersonRow[];
+  return rows
+    .filter((row) => row.hit)
+    .slice(options.offset, options.offset + options.limit)
+    .map(({ hit: _hit, ...row }) => row as PersonRow);
+}
+
+/** The smallest string greater than every string starting with prefix (for a range scan). */
+function successor(prefix: string): string {
+  const last = prefix.codePointAt(prefix.length - 1)!;
+  return prefix.slice(0, -1) + String.fromCodePoint(last + 1);
 }
 
 export async function personById(trx: TenantDb, tenantId: string, id: string): Promise<PersonRow | undefined> {

@@ -56,6 +56,9 @@ export interface PeopleTable {
   source: Generated<'login' | 'csv' | 'ldap' | 'admin'>;
   granted_roles: ColumnType<string[], string[] | undefined, string[]>;
   deactivated_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Kept by a trigger (migrations/0009): never written by the application. */
+  search_text: ColumnType<string, never, never>;
+  name_key: ColumnType<string, never, never>;
 }
 
 export interface GroupsTable {

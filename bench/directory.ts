@@ -1,0 +1,138 @@
+// `make bench BENCH=directory`: white pages search on three tenants of 200,000 people each —
+// p50/p95 latency and throughput for typed prefixes, accented and misspelt names, against a
+// plain primary-key read in the same run — and a 100,000-line CSV import: time and peak RSS.
+// Through the real services (createWhitePages, createImports) on a real PostgreSQL, no HTTP.
+// Environment: BENCH_PEOPLE (200000 per tenant), BENCH_CSV_LINES (100000), BENCH_QUERIES (300 per kind).
+import '../test/setup/global.js';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { createImports } from '../src/directory/imports.js';
+import { personById } from '../src/directory/repository.js';
+import { createWhitePages } from '../src/directory/white-pages.js';
+import { applyTenants } from '../src/tenancy/apply.js';
+import { createTenantRegistry } from '../src/tenancy/registry.js';
+import { createTestDatabase } from '../test/helpers/db.js';
+import { printFigures, writeResults, type Figures } from './lib/results.js';
+
+const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 200_000);
+const CSV_LINES = Number(process.env.BENCH_CSV_LINES ?? 100_000);
+const QUERIES = Number(process.env.BENCH_QUERIES ?? 300);
+
+const GIVEN = ['Hélène', 'François', 'Zoé', 'Anaïs', 'Jérôme', 'Camille', 'Léa', 'Noël', 'Chloé', 'Maël', 'Inès', 'Benoît', 'Gaëlle', 'Loïc', 'Sébastien', 'Agnès', 'Cédric', 'Margaux', 'Théo', 'Léon'];
+const FAMILY = ['Dupont', 'Lefèvre', 'Martin', 'Bernard', 'Thomas', 'Petit', 'Robert', 'Richard', 'Durand', 'Dubois', 'Moreau', 'Laurent', 'Simon', 'Michel', 'Lefebvre', 'Leroy', 'Roux', 'David', 'Bertrand', 'Morel', 'Fournier', 'Girard', 'Bonnet', 'Dupuis', 'Lambert', 'Fontaine', 'Rousseau', 'Vincent', 'Müller', 'Nguyen'];
+
+const dir = await mkdtemp(join(tmpdir(), 'portique-bench-directory-'));
+await cp('tenants', dir, { recursive: true });
+const nordYaml = await readFile(join(dir, 'nord.yaml'), 'utf8');
+await writeFile(join(dir, 'est.yaml'), nordYaml.replace(/^slug: nord$/m, 'slug: est').replace(/nord\.localhost/g, 'est.localhost').replace(/^displayName: .*$/m, "displayName: Université de l'Est"));
+await cp(join(dir, 'nord'), join(dir, 'est'), { recursive: true });
+
+const database = await createTestDatabase();
+try {
+  await applyTenants(database.owner.db, dir);
+  const registry = await createTenantRegistry(database.app, { listen: false });
+  const tenants = ['nord', 'sud', 'est'].map((slug) => registry.bySlug(slug)!);
+  console.log(`loading ${PEOPLE} people in each of ${tenants.length} tenants...`);
+  const loadStart = Date.now();
+  for (const tenant of tenants) {
+    for (let from = 0; from < PEOPLE; from += 50_000) {
+      const to = Math.min(PEOPLE, from + 50_000) - 1;
+      await database.owner.withTenant(tenant.id, (trx) =>
+        sql`insert into people (tenant_id, id, external_id, display_name, given_name, family_name, mail, affiliations, affectation, source)
+            select ${tenant.id}::uuid, gen_random_uuid(), 'p' || i || '@' || ${tenant.slug} || '.example',
+                   g || ' ' || f, g, f, lower(unaccent(g)) || '.' || lower(unaccent(f)) || i || '@' || ${tenant.slug} || '.example',
+                   case when i % 10 = 0 then array['staff'] else array['student'] end,
+                   'UFR ' || (array['Sciences', 'Lettres', 'Droit', 'Médecine', 'Économie'])[1 + i % 5], 'login'
+            from generate_series(${from}::int, ${to}::int) i,
+                 lateral (select (${GIVEN}::text[])[1 + (i * 7) % ${GIVEN.length}] g, (${FAMILY}::text[])[1 + (i * 13 + i / 97) % ${FAMILY.length}] f) n`.execute(trx),
+      );
+    }
+  }
+  await database.owner.sql`analyze people`;
+  console.log(`loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
+
+  const whitePages = createWhitePages(database.app);
+  const viewers = await Promise.all(
+    tenants.map(async (tenant) => ({
+      tenant,
+      who: { personId: (await database.app.withTenant(tenant.id, (trx) => trx.selectFrom('people').select('id').where('external_id', '=', `p1@${tenant.slug}.example`).executeTakeFirstOrThrow())).id, roles: ['student'] },
+    })),
+  );
+  const ids = await Promise.all(tenants.map((t) => database.app.withTenant(t.id, (trx) => trx.selectFrom('people').select('id').limit(1000).execute())));
+
+  const kinds: Record<string, string[]> = {
+    prefix: ['d', 'du', 'dup', 'dupo', 'dupon', 'le', 'lef', 'lefe', 'lefev', 'ma', 'mar', 'mart', 'marti', 'gi', 'gir', 'gira', 'fo', 'fon', 'font', 'ngu'],
+    accented: ['Helene', 'hélène dupont', 'Francois Lefevre', 'zoe martin', 'Anais', 'jerome durand', 'gaelle', 'Mueller', 'Noel Moreau', 'benoit'],
+    misspelt: ['Dupond', 'Lefebre', 'Martinn', 'Bernrad', 'Girrard', 'Fontain', 'Rousseu', 'Helenne Dupont', 'Lambret', 'Durant'],
+  };
+  const figures: Figures = {};
+  const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  async function measure(name: string, one: (i: number) => Promise<unknown>) {
+    for (let i = 0; i < 20; i++) await one(i); // warm-up
+    const times: number[] = [];
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < QUERIES; i++) {
+      const t0 = process.hrtime.bigint();
+      await one(i);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    const total = Number(process.hrtime.bigint() - start) / 1e9;
+    times.sort((a, b) => a - b);
+    figures[`${name} p50`] = { value: +percentile(times, 0.5).toFixed(2), unit: 'ms', better: 'lower' };
+    figures[`${name} p95`] = { value: +percentile(times, 0.95).toFixed(2), unit: 'ms', better: 'lower', ...(name === 'primary key read' ? {} : { target: 20 }) };
+    figures[`${name} throughput`] = { value: Math.round(QUERIES / total), unit: 'queries/s', better: 'higher' };
+  }
+  await measure('primary key read', (i) => {
+    const v = viewers[i % viewers.length]!;
+    const list = ids[i % viewers.length]!;
+    return database.app.withTenant(v.tenant.id, (trx) => personById(trx, v.tenant.id, list[i % list.length]!.id));
+  });
+  let found = 0;
+  for (const [kind, queries] of Object.entries(kinds)) {
+    await measure(`search ${kind}`, async (i) => {
+      const v = viewers[i % viewers.length]!;
+      const result = await whitePages.search(v.tenant, v.who, queries[i % queries.length]!);
+      found += result.cards.length;
+    });
+  }
+  console.log(`(search results returned: ${found})`);
+
+  // A 100,000-line CSV into a tenant that already has its 200,000 people (who came by login).
+  const lines = ['id;sn;givenName;mail;eduPersonAffiliation;supannEntiteAffectation;groups;supannEtuEtape'];
+  for (let i = 0; i < CSV_LINES; i++) {
+    const g = GIVEN[i % GIVEN.length]!;
+    const f = FAMILY[(i * 7) % FAMILY.length]!;
+    lines.push(`csv${i}@est.example;${f};${g};csv${i}@est.example;student|member;UFR Sciences;L3-${i % 40};L3INF`);
+  }
+  const body = Buffer.from(`${lines.join('\n')}\n`);
+  lines.length = 0;
+  const imports = createImports(database.app);
+  const est = tenants[2]!;
+  const id = await imports.createCsvRun(est.id, { fileName: 'bench.csv', body, dryRun: false, requestedBy: null });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const started = Date.now();
+  const status = await imports.runCsv(est.id, id, 0.05);
+  const seconds = (Date.now() - started) / 1000;
+  clearInterval(sampler);
+  const run = await imports.get(est.id, id);
+  console.log(`csv import: ${status}, ${JSON.stringify(run.counts)}`);
+  figures['csv import 100k lines'] = { value: +seconds.toFixed(1), unit: 's', better: 'lower' };
+  figures['csv import peak RSS'] = { value: Math.round(peak / 1024 / 1024), unit: 'MB', better: 'lower', target: 300 };
+  figures['csv import RSS growth'] = { value: Math.round((peak - rssBefore) / 1024 / 1024), unit: 'MB', better: 'lower' };
+  const again = await imports.createCsvRun(est.id, { fileName: 'bench.csv', body, dryRun: false, requestedBy: null });
+  const againStart = Date.now();
+  await imports.runCsv(est.id, again, 0.05);
+  figures['csv re-import unchanged 100k lines'] = { value: +((Date.now() - againStart) / 1000).toFixed(1), unit: 's', better: 'lower' };
+
+  printFigures(figures);
+  console.log(`written to ${await writeResults('directory', figures, { peoplePerTenant: PEOPLE, tenants: tenants.length, csvLines: CSV_LINES, queriesPerKind: QUERIES, csvBytes: body.length })}`);
+  await registry.close();
+} finally {
+  await database.drop();
+}
+process.exit(0);
