@@ -25,7 +25,7 @@ export interface SamlHarness {
   close(): Promise<void>;
 }
 
-function declaration(slug: string, idp: TestIdp, extra = ''): string {
+function declaration(slug: string, idp: TestIdp, extra = '', people = 1000): string {
   return `slug: ${slug}
 displayName: Université ${slug}
 hosts: [${slug}.localhost]
@@ -33,7 +33,7 @@ defaultLocale: fr
 branding:
   logo: logo.svg
   colors: { primary: "#1f3a93", secondary: "#f2b705" }
-quotas: { storageTotal: 1 TiB, storagePerPerson: 1 GiB, largestUpload: 1 GiB, people: 1000 }
+quotas: { storageTotal: 1 TiB, storagePerPerson: 1 GiB, largestUpload: 1 GiB, people: ${people} }
 services: [help]
 identity:
   providers:
@@ -42,7 +42,15 @@ identity:
 ${extra}`;
 }
 
-export async function startSamlHarness(options: { nordExtra?: string; /** the real app.identity (sessions, provisioning) instead of stand-ins */ realSessions?: boolean } = {}): Promise<SamlHarness> {
+export async function startSamlHarness(
+  options: {
+    nordExtra?: string;
+    /** the real app.identity (sessions, provisioning) instead of stand-ins */
+    realSessions?: boolean;
+    /** quotas.people of each tenant (default 1000) */
+    people?: number;
+  } = {},
+): Promise<SamlHarness> {
   const idpNord = await createIdp({ entityId: 'https://idp.univ-nord.example/idp/shibboleth', ssoUrl: 'https://idp.univ-nord.example/idp/sso', sloUrl: 'https://idp.univ-nord.example/idp/slo', scopes: ['univ-nord.example'] });
   const idpSud = await createIdp({ entityId: 'https://idp.univ-sud.example/idp/shibboleth', ssoUrl: 'https://idp.univ-sud.example/idp/sso', sloUrl: 'https://idp.univ-sud.example/idp/slo', scopes: ['univ-sud.example'] });
   const tenantsDir = await mkdtemp(join(tmpdir(), 'portique-saml-'));
@@ -50,7 +58,7 @@ export async function startSamlHarness(options: { nordExtra?: string; /** the re
     await mkdir(join(tenantsDir, slug));
     await copyFile(`tenants/${slug}/logo.svg`, join(tenantsDir, slug, 'logo.svg'));
     await writeFile(join(tenantsDir, slug, 'idp-metadata.xml'), idpMetadata(idp));
-    await writeFile(join(tenantsDir, `${slug}.yaml`), declaration(slug, idp, extra));
+    await writeFile(join(tenantsDir, `${slug}.yaml`), declaration(slug, idp, extra, options.people));
   }
   const endSessionsCalls: SamlHarness['endSessionsCalls'] = [];
   const portique = await startPortique({
