@@ -70,7 +70,14 @@ ensure_database() {
   fi
 }
 
+# The directory's LDAP tests start their own slapd (test/directory/ldap-server.ts); only the
+# binaries are needed here, not a running service.
+ensure_slapd() {
+  [ -x /usr/sbin/slapd ] || apt_install slapd ldap-utils
+}
+
 ensure_postgres
 ensure_redis
+ensure_slapd
 ensure_owner_role
 for db in "$@"; do ensure_database "$db"; done

@@ -84,6 +84,22 @@ export function ImportsPage(props: { ctx: PageContext; runs: ImportRun[] }) {
         </p>
         <button type="submit">{d('admin.send')}</button>
       </form>
+      {ctx.tenant.declaration.directory?.ldap && (
+        <form method="post" action="/admin/annuaire/ldap">
+          <CsrfField ctx={ctx} />
+          <p>
+            <label for="mode">LDAP</label>{' '}
+            <select id="mode" name="mode">
+              <option value="incremental">{ctx.locale === 'en' ? 'Incremental sync' : 'Synchronisation incrémentale'}</option>
+              <option value="full">{ctx.locale === 'en' ? 'Full reconcile' : 'Réconciliation complète'}</option>
+            </select>{' '}
+            <label for="ldap-force">
+              <input id="ldap-force" type="checkbox" name="force" value="1" /> {d('admin.force')}
+            </label>{' '}
+            <button type="submit">{d('admin.send')}</button>
+          </p>
+        </form>
+      )}
       <h2>{d('admin.history')}</h2>
       <table>
         <thead>

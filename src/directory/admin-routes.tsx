@@ -79,6 +79,20 @@ export const directoryAdminRoutes: FastifyPluginAsync<{ database: DbHandle; whit
     return reply.redirect(`/admin/annuaire/imports/${id}`, 303);
   });
 
+  // The tenant's LDAP, now: an incremental sync, or a full reconcile (forced past the threshold if asked).
+  app.post<{ Body: { mode?: string; force?: string } }>(
+    '/admin/annuaire/ldap',
+    { schema: { body: Type.Object({ _csrf: Type.Optional(Type.String()), mode: Type.Optional(Type.String({ maxLength: 20 })), force: Type.Optional(Type.String()) }) }, preHandler: guard },
+    async (request, reply) => {
+      if (!request.tenant.declaration.directory?.ldap) throw new BadRequestError("Aucun annuaire LDAP n'est déclaré pour cet établissement.");
+      const tenantId = request.tenant.id;
+      const key = `${tenantId}:${Date.now()}`;
+      if (request.body?.mode === 'full') await jobs.enqueue('directory.ldap-reconcile', { tenantId, forced: request.body.force === '1' }, { key });
+      else await jobs.enqueue('directory.ldap-sync', { tenantId, force: true }, { key });
+      return reply.redirect('/admin/annuaire/imports', 303);
+    },
+  );
+
   app.get<{ Params: { id: string } }>('/admin/annuaire/imports/:id', { schema: { params: IdParams }, preHandler: guard }, async (request, reply) => {
     const run = await imports.get(request.tenant.id, request.params.id);
     if (run.status === 'queued' || run.status === 'running') reply.header('refresh', '2');

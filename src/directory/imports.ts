@@ -11,6 +11,7 @@ import { isUuid, newId } from '../platform/ids.js';
 import { MAX_CSV_BYTES, parseCsv, type CsvPerson, type Problem } from './csv.js';
 
 export const DEFAULT_DEACTIVATION_THRESHOLD = 0.05;
+export type Source = 'csv' | 'ldap';
 const REPORT_LIMIT = 1000;
 const BATCH = 500;
 
@@ -63,7 +64,7 @@ export interface Plan {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
 
-function changedFields(row: Existing, p: CsvPerson): string[] {
+function changedFields(row: Existing, p: CsvPerson, source: Source): string[] {
   const fields: string[] = [];
   if (row.display_name !== p.displayName) fields.push('displayName');
   if (row.given_name !== p.givenName) fields.push('givenName');
@@ -74,12 +75,16 @@ function changedFields(row: Existing, p: CsvPerson): string[] {
   if (row.title !== p.title) fields.push('title');
   if (row.office_phone !== p.officePhone) fields.push('telephoneNumber');
   if (row.red_list !== p.redList) fields.push('supannListeRouge');
-  if (row.source !== 'csv') fields.push('source');
+  if (row.source !== source) fields.push('source');
   for (const [name, values] of Object.entries(p.attributes)) if (!sameList(row.attributes[name] ?? [], values)) fields.push(name);
   return fields;
 }
 
-export async function planImport(trx: TenantDb, tenantId: string, people: CsvPerson[]): Promise<Plan> {
+/**
+ * full: people of this source missing from `people` are deactivated; incremental (LDAP changes
+ * since the last run): only what is listed is created or updated.
+ */
+export async function planImport(trx: TenantDb, tenantId: string, people: CsvPerson[], source: Source = 'csv', full = true): Promise<Plan> {
   const existing = (await trx
     .selectFrom('people')
     .select(['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'])
@@ -99,19 +104,19 @@ export async function planImport(trx: TenantDb, tenantId: string, people: CsvPer
       plan.upserts.push({ person, id: newId(), action: 'create' });
       continue;
     }
-    const fields = changedFields(row, person);
+    const fields = changedFields(row, person, source);
     if (row.status === 'deactivated') plan.upserts.push({ person, id: row.id, action: 'reactivate', fields });
     else if (fields.length) plan.upserts.push({ person, id: row.id, action: 'update', fields });
     else plan.unchanged++;
   }
   // Only people this source brought in are deactivated when they leave it (not guests who logged in).
-  for (const row of existing) {
-    if (row.source === 'csv' && row.status === 'active' && !inFile.has(row.external_id)) plan.deactivate.push({ id: row.id, externalId: row.external_id });
+  for (const row of full ? existing : []) {
+    if (row.source === source && row.status === 'active' && !inFile.has(row.external_id)) plan.deactivate.push({ id: row.id, externalId: row.external_id });
   }
   return plan;
 }
 
-async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: (fraction: number) => Promise<void>): Promise<{ groupsCreated: number; membershipsAdded: number; membershipsRemoved: number }> {
+export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: (fraction: number) => Promise<void>, source: Source = 'csv', full = true): Promise<{ groupsCreated: number; membershipsAdded: number; membershipsRemoved: number }> {
   const now = new Date();
   for (let i = 0; i < plan.upserts.length; i += BATCH) {
     const rows = plan.upserts.slice(i, i + BATCH).map(({ person: p, id }) => ({
@@ -128,7 +133,7 @@ async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: 
       office_phone: p.officePhone,
       red_list: p.redList,
       attributes: p.attributes,
-      source: 'csv' as const,
+      source,
       status: 'active' as const,
       deactivated_at: null,
       updated_at: now,
@@ -162,35 +167,37 @@ async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: 
     const ids = plan.deactivate.slice(i, i + BATCH).map((d) => d.id);
     await trx.updateTable('people').set({ status: 'deactivated', deactivated_at: now, updated_at: now }).where('tenant_id', '=', tenantId).where('id', 'in', ids).execute();
   }
-  return syncImportedGroups(trx, tenantId, plan.groups);
+  // An incremental run sees part of the people: group memberships are reconciled by full runs.
+  if (!full) return { groupsCreated: 0, membershipsAdded: 0, membershipsRemoved: 0 };
+  return syncImportedGroups(trx, tenantId, plan.groups, source);
 }
 
-/** Imported groups of the CSV source (source_key csv:<code>): members exactly as in the file. */
-async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>) {
+/** Imported groups of a source (source_key <source>:<code>): members exactly as the source says. */
+async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>, source: Source) {
   let groupsCreated = 0;
   let membershipsAdded = 0;
   let membershipsRemoved = 0;
-  const existing = await trx.selectFrom('groups').select(['id', 'source_key']).where('tenant_id', '=', tenantId).where('source_key', 'like', 'csv:%').execute();
+  const existing = await trx.selectFrom('groups').select(['id', 'source_key']).where('tenant_id', '=', tenantId).where('source_key', 'like', `${source}:%`).execute();
   const idByKey = new Map(existing.map((g) => [g.source_key!, g.id]));
   for (const code of groups.keys()) {
-    if (idByKey.has(`csv:${code}`)) continue;
+    if (idByKey.has(`${source}:${code}`)) continue;
     const id = newId();
-    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name: code, description: null, source_key: `csv:${code}` }).execute();
-    idByKey.set(`csv:${code}`, id);
+    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name: code, description: null, source_key: `${source}:${code}` }).execute();
+    idByKey.set(`${source}:${code}`, id);
     groupsCreated++;
   }
-  const people = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', 'csv').execute();
+  const people = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', source).execute();
   const personId = new Map(people.map((p) => [p.external_id, p.id]));
   const current = await trx
     .selectFrom('group_members')
     .innerJoin('groups', (j) => j.onRef('groups.tenant_id', '=', 'group_members.tenant_id').onRef('groups.id', '=', 'group_members.group_id'))
     .select(['group_members.group_id', 'group_members.person_id'])
     .where('groups.tenant_id', '=', tenantId)
-    .where('groups.source_key', 'like', 'csv:%')
+    .where('groups.source_key', 'like', `${source}:%`)
     .execute();
   const want = new Set<string>();
   for (const [code, members] of groups) {
-    const groupId = idByKey.get(`csv:${code}`)!;
+    const groupId = idByKey.get(`${source}:${code}`)!;
     for (const external of members) {
       const id = personId.get(external);
       if (id) want.add(`${groupId} ${id}`);
@@ -210,14 +217,14 @@ async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<s
   return { groupsCreated, membershipsAdded, membershipsRemoved };
 }
 
-function changesOf(plan: Plan): Change[] {
+export function changesOf(plan: Plan): Change[] {
   return [
     ...plan.upserts.map((u) => ({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) })),
     ...plan.deactivate.map((d) => ({ action: 'deactivate' as const, id: d.externalId })),
   ].slice(0, REPORT_LIMIT);
 }
 
-function countsOf(plan: Plan, lines: number, bad: number): Record<string, number> {
+export function countsOf(plan: Plan, lines: number, bad: number): Record<string, number> {
   const count = (action: string) => plan.upserts.filter((u) => u.action === action).length;
   return { lines, bad, create: count('create'), update: count('update'), reactivate: count('reactivate'), deactivate: plan.deactivate.length, unchanged: plan.unchanged };
 }

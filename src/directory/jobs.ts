@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineJob } from '../jobs/deps.js';
 import { createImports, DEFAULT_DEACTIVATION_THRESHOLD } from './imports.js';
+import { syncLdap } from './ldap.js';
 
 export const directoryImportCsvJob = defineJob({
   name: 'directory.import-csv',
@@ -13,5 +14,37 @@ export const directoryImportCsvJob = defineJob({
     const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
     const threshold = tenant?.declaration.directory?.deactivationThreshold ?? DEFAULT_DEACTIVATION_THRESHOLD;
     return { status: await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log) };
+  },
+});
+
+/** Every 5 minutes; a tenant is synced when its incrementalMinutes (default 15) have passed. */
+export const directoryLdapSyncJob = defineJob({
+  name: 'directory.ldap-sync',
+  lane: 'default',
+  payload: { force: Type.Optional(Type.Boolean()) },
+  attempts: 3,
+  backoffMs: 30_000,
+  async handle(payload, context, deps) {
+    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    const ldap = tenant?.declaration.directory?.ldap;
+    if (!tenant || !ldap) return { skipped: 'no ldap source' };
+    const state = await deps.database.withTenant(tenant.id, (trx) => trx.selectFrom('directory_sync_state').select('updated_at').where('tenant_id', '=', tenant.id).where('source', '=', 'ldap').executeTakeFirst());
+    const due = (ldap.incrementalMinutes ?? 15) * 60_000;
+    if (!payload.force && state && Date.now() - new Date(state.updated_at).getTime() < due - 30_000) return { skipped: 'not due' };
+    return syncLdap(deps.database, tenant, 'incremental', { log: context.log });
+  },
+});
+
+/** Nightly: everyone, and people gone from the LDAP deactivated (threshold applies). */
+export const directoryLdapReconcileJob = defineJob({
+  name: 'directory.ldap-reconcile',
+  lane: 'default',
+  payload: { forced: Type.Optional(Type.Boolean()) },
+  attempts: 3,
+  backoffMs: 60_000,
+  async handle(payload, context, deps) {
+    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    if (!tenant?.declaration.directory?.ldap) return { skipped: 'no ldap source' };
+    return syncLdap(deps.database, tenant, 'full', { log: context.log, ...(payload.forced ? { forced: true } : {}) });
   },
 });

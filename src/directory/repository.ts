@@ -105,9 +105,9 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
     return (await prefix.orderBy(sql`${nameKey} using ~<~`).limit(options.limit).offset(options.offset).execute()) as PersonRow[];
   }
   // Typo tolerance: word similarity 0.45 lets one wrong letter in a 6-letter name through.
-  await sql`select set_config('pg_trgm.word_similarity_threshold', '0.45', true)`.execute(trx);
-  const checks = tokens.map((token) => (token.length >= 3 ? sql<SqlBool>`${token} <% ${searchText}` : shortMatch(token)));
-  const candidates = Math.min(2000, options.offset + options.limit + 200);
+  // Computed on the candidates only, so the function (not the `<%` operator and its setting) will do.
+  const checks = tokens.map((token) => (token.length >= 3 ? sql<SqlBool>`word_similarity(${token}, ${searchText}) >= 0.45` : shortMatch(token)));
+  const candidates = Math.min(2000, options.offset + options.limit + 100);
   const rows = await query
     .select([...PERSON_COLUMNS, sql<boolean>`${sql.join(checks, sql` and `)}`.as('hit')])
     .orderBy(sql`${tokens.join(' ')} <<-> ${searchText}`)

@@ -18,5 +18,7 @@ export const SCHEDULES: readonly Schedule[] = [
   { id: 'notifications.digest', job: 'notifications.digest', pattern: '0 7 * * *', tz: 'Europe/Paris' },
   // Yesterday and the month so far, every night; again at noon for late batches (idempotent).
   { id: 'statistics.rollup', job: 'statistics.rollup', pattern: '20 1,12 * * *', tz: 'Europe/Paris' },
+  { id: 'directory.ldap-sync', job: 'directory.ldap-sync', every: 5 * 60_000 },
+  { id: 'directory.ldap-reconcile', job: 'directory.ldap-reconcile', pattern: '30 2 * * *', tz: 'Europe/Paris' },
   { id: 'statistics.purge', job: 'statistics.purge', pattern: '40 3 * * *', tz: 'Europe/Paris' },
 ];

@@ -1,0 +1,105 @@
+// LDAP sync against a real slapd: a full reconcile, an incremental sync by modifyTimestamp, the
+// deactivation threshold, and an LDAP that is down or too slow (run failed, directory unchanged).
+import t from 'tap';
+import { createServer } from 'node:net';
+import { syncLdap } from '../../src/directory/ldap.js';
+import type { Declaration } from '../../src/tenancy/declaration.js';
+import { applyTenants } from '../../src/tenancy/apply.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { PEOPLE_DN, ROOT_DN, ROOT_PW, startLdap } from './ldap-server.js';
+
+const ldap = await startLdap();
+t.teardown(() => ldap.close());
+const database = await createTestDatabase();
+t.teardown(() => database.drop());
+await applyTenants(database.owner.db, 'tenants');
+const rows = await database.app.db.selectFrom('tenants').select(['id', 'slug', 'declaration']).execute();
+const nordRow = rows.find((r) => r.slug === 'nord')!;
+const sudId = rows.find((r) => r.slug === 'sud')!.id;
+const db = database.app;
+const env = { TEST_LDAP_SECRET: ROOT_PW };
+
+const tenantWith = (ldapConfig: object) => ({
+  id: nordRow.id,
+  declaration: { ...(nordRow.declaration as Declaration), directory: { ldap: { bindDn: ROOT_DN, bindSecretEnv: 'TEST_LDAP_SECRET', baseDn: PEOPLE_DN, url: ldap.url, timeoutMs: 3000, ...ldapConfig } } } as Declaration,
+});
+const nord = tenantWith({});
+const person = (eppn: string) => db.withTenant(nord.id, (trx) => trx.selectFrom('people').selectAll().where('external_id', '=', eppn).executeTakeFirst());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const ascii = (text: string) => text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+const entry = (given: string, sn: string, extra: Record<string, string | string[]> = {}) => ({
+  givenName: given,
+  sn,
+  displayName: `${given} ${sn}`,
+  mail: `${ascii(given)}.${ascii(sn)}@univ-nord.example`,
+  eduPersonPrincipalName: `${ascii(given)}.${ascii(sn)}@univ-nord.example`,
+  eduPersonAffiliation: ['student', 'member'],
+  supannEntiteAffectation: 'UFR Sciences',
+  ...extra,
+});
+
+t.test('full reconcile creates the people of the LDAP with their SUPANN attributes', async (t) => {
+  for (let i = 0; i < 20; i++) await ldap.addPerson(`etu${i}`, entry(`Etu${i}`, 'Lambda', { supannEtuEtape: 'L3INF' }));
+  await ldap.addPerson('helene', entry('Hélène', 'Dupont', { eduPersonAffiliation: ['staff'], supannListeRouge: 'TRUE', title: 'Directrice' }));
+  const outcome = await syncLdap(db, nord, 'full', { env });
+  t.equal(outcome?.status, 'succeeded');
+  t.match(outcome?.counts, { create: 21, deactivate: 0 });
+  const helene = await person('helene.dupont@univ-nord.example');
+  t.match(helene, { display_name: 'Hélène Dupont', red_list: true, title: 'Directrice', source: 'ldap', affiliations: ['staff'] });
+  t.same((await person('etu3.lambda@univ-nord.example'))?.attributes, { supannEtuEtape: ['L3INF'] });
+  const again = await syncLdap(db, nord, 'full', { env });
+  t.match(again?.counts, { create: 0, update: 0, unchanged: 21 }, 'a second full run changes nothing');
+});
+
+t.test('incremental sync reads only what changed since the last run', async (t) => {
+  await sleep(1100); // modifyTimestamp has a one-second resolution
+  await ldap.modify('etu1', { sn: 'Nouveau', displayName: 'Etu1 Nouveau' });
+  await ldap.addPerson('new', entry('Nina', 'Neuve'));
+  const outcome = await syncLdap(db, nord, 'incremental', { env });
+  t.equal(outcome?.status, 'succeeded');
+  t.match(outcome?.counts, { create: 1, update: 1, deactivate: 0 });
+  // The high-water mark is inclusive (entries of its very second are read again, harmlessly).
+  const next = await syncLdap(db, nord, 'incremental', { env });
+  t.match(next?.counts, { lines: 2, create: 0, update: 0, unchanged: 2 }, 'the next run reads only the two changed entries');
+  t.equal((await person('etu1.lambda@univ-nord.example'))?.family_name, 'Nouveau');
+  t.ok(await person('nina.neuve@univ-nord.example'));
+  const state = await db.withTenant(nord.id, (trx) => trx.selectFrom('directory_sync_state').select('high_water').executeTakeFirstOrThrow());
+  t.match(state.high_water, /^\d{14}Z$/);
+});
+
+t.test('people gone from the LDAP: deactivated by a full run, over the threshold only when forced', async (t) => {
+  await ldap.remove('etu2');
+  await ldap.remove('etu3');
+  const stopped = await syncLdap(db, nord, 'full', { env });
+  t.equal(stopped?.status, 'needs_force', '2 of 22 is over 5%');
+  t.equal((await person('etu2.lambda@univ-nord.example'))?.status, 'active');
+  const incremental = await syncLdap(db, nord, 'incremental', { env });
+  t.match(incremental?.counts, { deactivate: 0 }, 'an incremental run never deactivates');
+  const forced = await syncLdap(db, nord, 'full', { env, forced: true });
+  t.equal(forced?.status, 'succeeded');
+  t.match(forced?.counts, { deactivate: 2 });
+  t.equal((await person('etu2.lambda@univ-nord.example'))?.status, 'deactivated', 'kept, deactivated');
+  const sudPeople = await db.withTenant(sudId, (trx) => trx.selectFrom('people').select('id').execute());
+  t.same(sudPeople, [], 'another tenant is untouched');
+});
+
+t.test('an LDAP that answers slowly: the run fails with a clear report, nothing changes', async (t) => {
+  const silent = createServer((socket) => socket.on('data', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => silent.close(() => r())));
+  const slow = tenantWith({ url: `ldap://127.0.0.1:${(silent.address() as { port: number }).port}`, timeoutMs: 500 });
+  const before = await db.withTenant(nord.id, (trx) => trx.selectFrom('people').select(['id', 'updated_at', 'status']).orderBy('id').execute());
+  await t.rejects(syncLdap(db, slow, 'full', { env }), /injoignable ou en erreur/);
+  t.same(await db.withTenant(nord.id, (trx) => trx.selectFrom('people').select(['id', 'updated_at', 'status']).orderBy('id').execute()), before);
+  const run = await db.withTenant(nord.id, (trx) => trx.selectFrom('directory_imports').select(['status', 'error']).orderBy('created_at', 'desc').limit(1).executeTakeFirstOrThrow());
+  t.equal(run.status, 'failed');
+  t.match(run.error, /Rien n'a été modifié ; nouvel essai plus tard/);
+});
+
+t.test('an LDAP that is down: same, and a missing bind secret is named', async (t) => {
+  await t.rejects(syncLdap(db, nord, 'full', { env: {} }), /TEST_LDAP_SECRET/);
+  await ldap.stop();
+  await t.rejects(syncLdap(db, nord, 'incremental', { env }), /injoignable/);
+  t.equal((await person('etu1.lambda@univ-nord.example'))?.status, 'active');
+});
