@@ -48,3 +48,35 @@ export const directoryLdapReconcileJob = defineJob({
     return syncLdap(deps.database, tenant, 'full', { log: context.log, ...(payload.forced ? { forced: true } : {}) });
   },
 });
+
+/**
+ * Nightly: deactivated people are removed once the tenant's retention (default 365 days) has
+ * passed. One transaction per person: one that other data still points to is kept, and said so.
+ */
+export const directoryPurgeDeactivatedJob = defineJob({
+  name: 'directory.purge-deactivated',
+  lane: 'default',
+  payload: {},
+  attempts: 2,
+  async handle(payload, context, deps) {
+    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    if (!tenant) return { skipped: 'unknown tenant' };
+    const days = tenant.declaration.directory?.retentionDays ?? 365;
+    const cutoff = new Date(Date.now() - days * 86_400_000);
+    const due = await deps.database.withTenant(tenant.id, (trx) =>
+      trx.selectFrom('people').select('id').where('tenant_id', '=', tenant.id).where('status', '=', 'deactivated').where('deactivated_at', '<', cutoff).limit(1000).execute(),
+    );
+    let removed = 0;
+    let kept = 0;
+    for (const { id } of due) {
+      try {
+        await deps.database.withTenant(tenant.id, (trx) => trx.deleteFrom('people').where('tenant_id', '=', tenant.id).where('id', '=', id).where('status', '=', 'deactivated').execute());
+        removed++;
+      } catch (error) {
+        kept++;
+        context.log.warn({ person: id, err: (error as Error).message }, 'deactivated person still referenced: kept');
+      }
+    }
+    return { removed, kept };
+  },
+});

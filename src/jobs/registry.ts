@@ -1,7 +1,7 @@
 // The one job registry: every job name, its payload schema and its handler. A feature declares
 // its jobs in its own folder (src/<feature>/jobs.ts) and lists them here.
 import type { JobDefinition, PayloadOf } from '../platform/jobs/definition.js';
-import { directoryImportCsvJob, directoryLdapReconcileJob, directoryLdapSyncJob } from '../directory/jobs.js';
+import { directoryImportCsvJob, directoryLdapReconcileJob, directoryLdapSyncJob, directoryPurgeDeactivatedJob } from '../directory/jobs.js';
 import { mailPurgeDeliveriesJob, mailSendJob } from '../mail/jobs.js';
 import type { JobDeps } from './deps.js';
 import { pingJob } from './ping.js';
@@ -15,6 +15,7 @@ export const JOBS = [
   directoryImportCsvJob,
   directoryLdapSyncJob,
   directoryLdapReconcileJob,
+  directoryPurgeDeactivatedJob,
   notificationsDigestJob,
   statisticsRollupJob,
   statisticsPurgeJob,

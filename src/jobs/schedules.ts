@@ -20,5 +20,6 @@ export const SCHEDULES: readonly Schedule[] = [
   { id: 'statistics.rollup', job: 'statistics.rollup', pattern: '20 1,12 * * *', tz: 'Europe/Paris' },
   { id: 'directory.ldap-sync', job: 'directory.ldap-sync', every: 5 * 60_000 },
   { id: 'directory.ldap-reconcile', job: 'directory.ldap-reconcile', pattern: '30 2 * * *', tz: 'Europe/Paris' },
+  { id: 'directory.purge-deactivated', job: 'directory.purge-deactivated', pattern: '50 3 * * *', tz: 'Europe/Paris' },
   { id: 'statistics.purge', job: 'statistics.purge', pattern: '40 3 * * *', tz: 'Europe/Paris' },
 ];

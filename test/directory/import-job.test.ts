@@ -26,3 +26,21 @@ t.test('directory.import-csv runs in a worker and records its report', async (t)
   t.notOk(run.hasFile, 'the file of a finished real run is removed; the report stays');
   await t.rejects(harness.jobs.enqueue('directory.import-csv', { tenantId: harness.nord, importId: 'nope' } as never), /importId/, 'a bad payload is refused at enqueue');
 });
+
+t.test('directory.purge-deactivated removes deactivated people after the retention period only', async (t) => {
+  const { directoryPurgeDeactivatedJob } = await import('../../src/directory/jobs.js');
+  const { testLog } = await import('../helpers/jobs.js');
+  const { addPerson } = await import('./helpers.js');
+  const db = harness.database.app;
+  const old = await addPerson(db, harness.nord, { status: 'deactivated' });
+  const recent = await addPerson(db, harness.nord, { status: 'deactivated' });
+  const active = await addPerson(db, harness.nord);
+  await db.withTenant(harness.nord, async (trx) => {
+    await trx.updateTable('people').set({ deactivated_at: new Date(Date.now() - 400 * 86_400_000) }).where('id', '=', old).execute();
+    await trx.updateTable('people').set({ deactivated_at: new Date(Date.now() - 86_400_000) }).where('id', '=', recent).execute();
+  });
+  const result = await directoryPurgeDeactivatedJob.handle({ tenantId: harness.nord }, { jobId: 'test', attempt: 1, log: testLog }, harness.deps);
+  t.same(result, { removed: 1, kept: 0 });
+  const left = await db.withTenant(harness.nord, (trx) => trx.selectFrom('people').select('id').where('id', 'in', [old, recent, active]).execute());
+  t.same(left.map((r) => r.id).sort(), [recent, active].sort());
+});
