@@ -114,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
   await app.register(documentsRoutes, { documents: createDocumentsService({ database, storage }) });
-  await app.register(directoryPlugin, { database, queue });
+  await app.register(directoryPlugin, { database, queue, storage });
   if (operator) {
     const regional = createRegional({ database, registry, jobs: createJobs(queue) });
     await app.register(operatorRoutes, { operator, identity: app.identity, registry, regional, singleLogout: true });

@@ -100,6 +100,7 @@ export function PersonPage(props: { ctx: PageContext; card: Card }) {
     <Layout ctx={ctx} title={card.displayName}>
       <article class="person-card">
         <h1>{card.displayName}</h1>
+        {card.hasPhoto && <img class="person-photo" src={`/annuaire/${card.id}/photo`} alt="" width="120" height="120" />}
         {card.redList && <p class="badge">{d('wp.redList')}</p>}
         {card.status === 'deactivated' && <p class="badge">{d('wp.deactivated')}</p>}
         <CardFields ctx={ctx} card={card} />
@@ -123,6 +124,16 @@ export function ProfilePage(props: { ctx: PageContext; card: Card; preferredMail
       <h2>{d('wp.myCard')}</h2>
       <p>{card.displayName}</p>
       <CardFields ctx={ctx} card={card} />
+      {card.hasPhoto && <img class="person-photo" src={`/annuaire/${card.id}/photo`} alt="" width="120" height="120" />}
+      {props.editable.has('photo') && (
+        <form method="post" action={`/annuaire/mon-profil/photo?_csrf=${encodeURIComponent(ctx.user?.csrfToken ?? '')}`} enctype="multipart/form-data">
+          <p>
+            <label for="photo">Photo (JPEG, PNG ou WebP, 2 Mo au plus)</label>
+            <input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required />
+          </p>
+          <button type="submit">{d('wp.save')}</button>
+        </form>
+      )}
       <form method="post" action="/annuaire/mon-profil">
         <CsrfField ctx={ctx} />
         {props.editable.has('preferredMail') && (

@@ -1,8 +1,11 @@
 // White pages routes: /annuaire (search), /annuaire/:id (card), /annuaire/:id/vcard, /annuaire/mon-profil.
+import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireLogin } from '../identity/authorize.js';
-import { NotFoundError } from '../platform/errors.js';
+import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../platform/errors.js';
+import { newId } from '../platform/ids.js';
+import { tenantKey, type Storage } from '../platform/storage.js';
 import { pageContext } from '../web/context.js';
 import { sendPage } from '../web/render.js';
 import { PersonPage, ProfilePage, SearchPage } from './pages.js';
@@ -25,7 +28,18 @@ const ProfileBody = Type.Object({
   phoneVisible: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
 });
 
-export const directoryRoutes: FastifyPluginAsync<{ whitePages: WhitePages }> = async (app, { whitePages }) => {
+const PHOTO_BYTES = 2 * 1024 * 1024;
+
+/** The image type from the first bytes, never from what the browser claims. */
+function photoType(body: Buffer): string | undefined {
+  if (body.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))) return 'image/jpeg';
+  if (body.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (body.subarray(0, 4).toString('latin1') === 'RIFF' && body.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+export const directoryRoutes: FastifyPluginAsync<{ whitePages: WhitePages; storage: Storage }> = async (app, { whitePages, storage }) => {
+  await app.register(multipart, { limits: { fileSize: PHOTO_BYTES, files: 1, fields: 2, parts: 3 } });
   const guard = [requireService('directory'), requireLogin];
 
   app.get<{ Querystring: { q?: string; page?: number } }>('/annuaire', { schema: { querystring: SearchQuery }, preHandler: guard }, async (request, reply) => {
@@ -52,6 +66,41 @@ export const directoryRoutes: FastifyPluginAsync<{ whitePages: WhitePages }> = a
       ...(editable.has('phoneVisibility') && phoneVisible !== undefined ? { phoneVisible: [phoneVisible].flat().includes('1') } : {}),
     });
     return reply.redirect('/annuaire/mon-profil?enregistre=1', 303);
+  });
+
+  app.post('/annuaire/mon-profil/photo', { preHandler: guard }, async (request, reply) => {
+    if (!editableFields(request.tenant.declaration).has('photo')) throw new BadRequestError('La photo ne peut pas être modifiée ici.');
+    if (!request.isMultipart()) throw new BadRequestError('Envoyez la photo avec le formulaire.');
+    const part = await request.file();
+    if (!part) throw new BadRequestError('Aucune photo reçue.');
+    const body = await part.toBuffer().catch((error: Error & { code?: string }) => {
+      if (error.code === 'FST_REQ_FILE_TOO_LARGE') throw new PayloadTooLargeError('La photo dépasse 2 Mo.');
+      throw error;
+    });
+    const type = photoType(body);
+    if (!type) throw new BadRequestError('La photo doit être une image JPEG, PNG ou WebP.');
+    const who = whoOf(request);
+    const key = tenantKey(request.tenant.id, 'directory', 'photos', who.personId, newId());
+    await storage.put(key, body, type);
+    await whitePages.setPhoto(request.tenant, who, key);
+    return reply.redirect('/annuaire/mon-profil?enregistre=1', 303);
+  });
+
+  app.post('/annuaire/mon-profil/photo/supprimer', { preHandler: guard }, async (request, reply) => {
+    await whitePages.setPhoto(request.tenant, whoOf(request), null);
+    return reply.redirect('/annuaire/mon-profil?enregistre=1', 303);
+  });
+
+  app.get<{ Params: { id: string } }>('/annuaire/:id/photo', { schema: { params: IdParams }, preHandler: guard }, async (request, reply) => {
+    const { card, row } = await whitePages.card(request.tenant, whoOf(request), request.params.id);
+    // The key is checked to be this tenant's: a row can only hold what this code wrote, but a
+    // photo is never served from outside the tenant's prefix.
+    if (!card.hasPhoto || !row.photo_key?.startsWith(`${request.tenant.id}/directory/photos/`)) throw new NotFoundError();
+    const body = await storage.get(row.photo_key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    const image = Buffer.concat(chunks);
+    return reply.type(photoType(image) ?? 'application/octet-stream').header('cache-control', 'private, max-age=300').header('x-content-type-options', 'nosniff').send(image);
   });
 
   app.get<{ Params: { id: string } }>('/annuaire/:id', { schema: { params: IdParams }, preHandler: guard }, async (request, reply) => {

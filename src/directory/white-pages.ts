@@ -92,6 +92,12 @@ export function createWhitePages(database: DbHandle) {
       });
     },
 
+    async setPhoto(tenant: Tenant, who: Who, key: string | null): Promise<void> {
+      await database.withTenant(tenant.id, (trx) =>
+        trx.updateTable('people').set({ photo_key: key, updated_at: new Date() }).where('tenant_id', '=', tenant.id).where('id', '=', who.personId).execute(),
+      );
+    },
+
     /** What a person may change on their own card, as the declaration allows. */
     async updateProfile(tenant: Tenant, who: Who, changes: { preferredMail?: string | null; phoneVisible?: boolean }): Promise<void> {
       const editable = editableFields(tenant.declaration);

@@ -129,3 +129,25 @@ t.test('never a person of another tenant', async (t) => {
   t.equal((await get(app, '/annuaire?q=helene', sudPerson, NORD)).statusCode, 303, "sud's session on nord's host");
   t.equal((await get(app, `/annuaire/not-a-uuid`, staff)).statusCode, 404);
 });
+
+t.test('own photo: uploaded, shown within the visibility rules, checked by its bytes', async (t) => {
+  const me = await loginAs(app, nord, { eppn: 'photo.student@univ-nord.example', displayName: 'Photo Student', affiliations: ['student'] });
+  const id = (await db.withTenant(nord, (trx) => trx.selectFrom('people').select('id').where('external_id', '=', 'photo.student@univ-nord.example').executeTakeFirstOrThrow())).id;
+  const token = /<meta name="csrf-token" content="([^"]+)"/.exec((await get(app, '/annuaire', me)).body)![1]!;
+  const upload = (bytes: Buffer) => {
+    const boundary = '----photo';
+    const payload = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="photo"; filename="moi.png"\r\nContent-Type: image/png\r\n\r\n`), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    return app.inject({ method: 'POST', url: `/annuaire/mon-profil/photo?_csrf=${encodeURIComponent(token)}`, headers: { host: NORD, cookie: me, 'content-type': `multipart/form-data; boundary=${boundary}` }, payload });
+  };
+  const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 1)]);
+  t.equal((await upload(Buffer.from('<script>alert(1)</script>'))).statusCode, 400, 'not an image');
+  t.equal((await upload(png)).statusCode, 303);
+  const seenByStaff = await get(app, `/annuaire/${id}`, staff);
+  t.match(seenByStaff.body, `/annuaire/${id}/photo`);
+  const photo = await get(app, `/annuaire/${id}/photo`, staff);
+  t.equal(photo.statusCode, 200);
+  t.equal(photo.headers['content-type'], 'image/png');
+  t.same(photo.rawPayload, png);
+  t.equal((await get(app, `/annuaire/${id}/photo`, student)).statusCode, 404, 'students do not see the photos of other students here');
+  t.equal((await get(app, `/annuaire/${id}/photo`, staff, SUD)).statusCode, 303, 'not on another host');
+});
