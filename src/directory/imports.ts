@@ -217,6 +217,11 @@ async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<s
   return { groupsCreated, membershipsAdded, membershipsRemoved };
 }
 
+/** Active people once the plan is applied (the tenant's quotas.people bounds it). */
+export function activeAfter(plan: Plan): number {
+  return plan.activeCount + plan.upserts.filter((u) => u.action !== 'update').length - plan.deactivate.length;
+}
+
 export function changesOf(plan: Plan): Change[] {
   return [
     ...plan.upserts.map((u) => ({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) })),
@@ -287,7 +292,7 @@ export function createImports(database: DbHandle) {
     },
 
     /** The job: idempotent (a finished run is left as it is; a run that died mid-way starts again). */
-    async runCsv(tenantId: string, id: string, threshold: number, log?: Logger): Promise<ImportRun['status']> {
+    async runCsv(tenantId: string, id: string, threshold: number, log?: Logger, maxPeople = Number.MAX_SAFE_INTEGER): Promise<ImportRun['status']> {
       const run = await database.withTenant(tenantId, (trx) => trx.selectFrom('directory_imports').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst());
       if (!run) throw new NotFoundError(`import ${id} not found`);
       if (run.status !== 'queued' && run.status !== 'running') return run.status;
@@ -334,6 +339,10 @@ export function createImports(database: DbHandle) {
             report,
             error: `Cet import désactiverait ${plan.deactivate.length} compte(s) sur ${plan.activeCount} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
           });
+        }
+        const after = activeAfter(plan);
+        if (after > maxPeople) {
+          return finish(trx, 'failed', { counts, report, error: `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.` });
         }
         const groups = await applyPlan(trx, tenantId, plan, progress);
         await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();

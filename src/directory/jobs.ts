@@ -13,7 +13,8 @@ export const directoryImportCsvJob = defineJob({
   async handle(payload, context, deps) {
     const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
     const threshold = tenant?.declaration.directory?.deactivationThreshold ?? DEFAULT_DEACTIVATION_THRESHOLD;
-    return { status: await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log) };
+    const maxPeople = tenant?.declaration.quotas.people ?? Number.MAX_SAFE_INTEGER;
+    return { status: await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log, maxPeople) };
   },
 });
 

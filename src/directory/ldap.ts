@@ -10,7 +10,7 @@ import type { DbHandle } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
 import type { Declaration } from '../tenancy/declaration.js';
 import type { CsvPerson, Problem } from './csv.js';
-import { applyPlan, changesOf, countsOf, DEFAULT_DEACTIVATION_THRESHOLD, planImport } from './imports.js';
+import { activeAfter, applyPlan, changesOf, countsOf, DEFAULT_DEACTIVATION_THRESHOLD, planImport } from './imports.js';
 
 type LdapConfig = NonNullable<NonNullable<Declaration['directory']>['ldap']>;
 
@@ -147,6 +147,12 @@ export async function syncLdap(
       const error = `Cette synchronisation désactiverait ${plan.deactivate.length} compte(s) sur ${plan.activeCount}, plus que le seuil de ${Math.round(threshold * 100)} % : rien n'a été modifié.`;
       await trx.updateTable('directory_imports').set({ status: 'needs_force', counts, report, error, progress: 100, finished_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', runId).execute();
       return { runId, status: 'needs_force' as const, counts, error };
+    }
+    const after = activeAfter(plan);
+    if (after > tenant.declaration.quotas.people) {
+      const error = `Après cette synchronisation, ${after} personnes seraient actives, plus que le quota de l'établissement (${tenant.declaration.quotas.people}) : rien n'a été modifié.`;
+      await trx.updateTable('directory_imports').set({ status: 'failed', counts, report, error, progress: 100, finished_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', runId).execute();
+      return { runId, status: 'failed' as const, counts, error };
     }
     const groups = await applyPlan(trx, tenantId, plan, async () => {}, 'ldap', full);
     await trx

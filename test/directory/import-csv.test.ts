@@ -81,6 +81,14 @@ t.test('deactivations beyond 5% stop the run until it is forced; a person who co
   t.equal(kept.status, 'active', 'deactivated people were kept, not deleted');
 });
 
+t.test("an import that would exceed the tenant's people quota applies nothing", async (t) => {
+  const before = await count();
+  const id = await imports.createCsvRun(nord, { fileName: 'people.csv', body: file(people(60)), dryRun: false, requestedBy: null });
+  t.equal(await imports.runCsv(nord, id, 0.05, undefined, 45), 'failed');
+  t.match((await imports.get(nord, id)).error, /quota de l'établissement \(45\)/);
+  t.equal(await count(), before);
+});
+
 t.test('BOM, comma separator, CRLF and quoted fields', async (t) => {
   const body = Buffer.from('\uFEFFid,sn,givenName,mail,supannEntiteAffectation\r\nq1@univ-nord.example,"Dupont, dit ""Le Grand""",Zoé,q1@univ-nord.example,"UFR Lettres; Langues"\r\n');
   const report = await run(body, { dryRun: true });
