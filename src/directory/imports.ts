@@ -85,13 +85,19 @@ function changedFields(row: Existing, p: CsvPerson, source: Source): string[] {
  * since the last run): only what is listed is created or updated.
  */
 export async function planImport(trx: TenantDb, tenantId: string, people: CsvPerson[], source: Source = 'csv', full = true): Promise<Plan> {
-  const existing = (await trx
-    .selectFrom('people')
-    .select(['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'])
-    .where('tenant_id', '=', tenantId)
-    .execute()) as Existing[];
+  // Only the people this run can touch are loaded: those of its source (who may be deactivated)
+  // and those the file names; not a 200,000-person tenant that came by login (bench/directory.ts).
+  const columns = ['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'] as const;
+  const existing = (await trx.selectFrom('people').select(columns).where('tenant_id', '=', tenantId).where('source', '=', source).execute()) as Existing[];
+  const loaded = new Set(existing.map((row) => row.external_id));
+  const others = people.map((p) => p.externalId).filter((id) => !loaded.has(id));
+  for (let i = 0; i < others.length; i += 1000) {
+    const batch = others.slice(i, i + 1000);
+    existing.push(...((await trx.selectFrom('people').select(columns).where('tenant_id', '=', tenantId).where('external_id', 'in', batch).execute()) as Existing[]));
+  }
+  const { active } = await trx.selectFrom('people').select(sql<number>`count(*)::int`.as('active')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirstOrThrow();
   const byExternal = new Map(existing.map((row) => [row.external_id, row]));
-  const plan: Plan = { upserts: [], deactivate: [], unchanged: 0, activeCount: existing.filter((r) => r.status === 'active').length, groups: new Map() };
+  const plan: Plan = { upserts: [], deactivate: [], unchanged: 0, activeCount: active, groups: new Map() };
   const inFile = new Set<string>();
   for (const person of people) {
     inFile.add(person.externalId);
