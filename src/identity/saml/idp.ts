@@ -150,7 +150,7 @@ export async function refreshIdpMetadata(
   if (declared > MAX_METADATA_BYTES) throw new SamlValidationError('metadata too large', 413);
   const xml = await response.text();
   const doc = parseUntrustedXml(xml, MAX_METADATA_BYTES, { allowComments: true });
-  const signed = verifyEnvelopedSignature(xml, doc.documentElement!, certificates);
+  const signed = verifyEnvelopedSignature(doc.documentElement!, certificates);
   const validUntil = attr(signed, 'validUntil');
   if (validUntil && Date.parse(validUntil) < Date.now()) throw new SamlValidationError('the metadata has expired (validUntil)');
   const entity = findEntity(signed, provider.entityId);

@@ -30,7 +30,7 @@ export function readLogoutMessage(
   const idp = ctx.idps.find((i) => i.entityId === claimed);
   if (!idp) throw new SamlValidationError('the message comes from an identity provider this university does not use', 403);
   if (input.binding === 'redirect') verifyRedirectSignature(input.rawQuery, input.kind, idp.certificates);
-  else root = verifyEnvelopedSignature(xml, root, idp.certificates);
+  else root = verifyEnvelopedSignature(root, idp.certificates);
 
   if (textOf(onlyChild(root, NS.assertion, 'Issuer')) !== idp.entityId) throw new SamlValidationError('issuer mismatch', 403);
   const destination = attr(root, 'Destination');

@@ -77,17 +77,15 @@ export async function validateLoginResponse(samlResponse: string, ctx: ResponseC
   const code = status ? attr(onlyChild(status, NS.protocol, 'StatusCode'), 'Value') : undefined;
   if (code !== SUCCESS) throw new SamlValidationError(`the identity provider did not log you in (${code ?? 'no status'})`, 401);
 
-  const signedResponse = hasSignature(response) ? verifyEnvelopedSignature(xml, response, idp.certificates) : undefined;
+  const signedResponse = hasSignature(response) ? verifyEnvelopedSignature(response, idp.certificates) : undefined;
   const envelope = signedResponse ?? response;
   const plain = children(envelope, NS.assertion, 'Assertion');
   const encrypted = children(envelope, NS.assertion, 'EncryptedAssertion');
   if (plain.length + encrypted.length !== 1) throw new SamlValidationError('a response must carry exactly one assertion');
 
   let assertion: Element;
-  let assertionXml = xml;
   if (encrypted.length === 1) {
-    assertionXml = await decryptAssertion(encrypted[0]!, ctx.decryptionKeys);
-    const inner = parseUntrustedXml(assertionXml);
+    const inner = parseUntrustedXml(await decryptAssertion(encrypted[0]!, ctx.decryptionKeys));
     assertUniqueIds(inner);
     assertion = inner.documentElement!;
     if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') throw new SamlValidationError('the encrypted element is not an assertion');
@@ -95,7 +93,7 @@ export async function validateLoginResponse(samlResponse: string, ctx: ResponseC
     assertion = plain[0]!;
   }
   if (hasSignature(assertion) && !signedResponse) {
-    assertion = verifyEnvelopedSignature(assertionXml, assertion, idp.certificates);
+    assertion = verifyEnvelopedSignature(assertion, idp.certificates);
   } else if (!signedResponse) {
     throw new SamlValidationError('neither the response nor the assertion is signed', 403);
   }
