@@ -7,7 +7,7 @@ import type { Mailer } from '../platform/mail.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 
 export interface JobDeps {
-  config: Pick<Config, 'env' | 'http'>;
+  config: Pick<Config, 'env' | 'http' | 'tenantsDir'>;
   database: DbHandle;
   registry: TenantRegistry;
   mailer: Mailer;

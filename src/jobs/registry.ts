@@ -7,6 +7,7 @@ import type { JobDeps } from './deps.js';
 import { pingJob } from './ping.js';
 import { notificationsDigestJob } from '../notifications/jobs.js';
 import { statisticsPurgeJob, statisticsRollupJob } from '../statistics/jobs.js';
+import { samlRefreshMetadataJob } from '../identity/saml/jobs.js';
 
 export const JOBS = [
   pingJob,
@@ -19,6 +20,7 @@ export const JOBS = [
   notificationsDigestJob,
   statisticsRollupJob,
   statisticsPurgeJob,
+  samlRefreshMetadataJob,
 ] as const;
 
 type Jobs = (typeof JOBS)[number];

@@ -22,4 +22,6 @@ export const SCHEDULES: readonly Schedule[] = [
   { id: 'directory.ldap-reconcile', job: 'directory.ldap-reconcile', pattern: '30 2 * * *', tz: 'Europe/Paris' },
   { id: 'directory.purge-deactivated', job: 'directory.purge-deactivated', pattern: '50 3 * * *', tz: 'Europe/Paris' },
   { id: 'statistics.purge', job: 'statistics.purge', pattern: '40 3 * * *', tz: 'Europe/Paris' },
+  // Each IdP is refetched when its own refreshMinutes have passed (src/identity/saml/jobs.ts).
+  { id: 'saml.refresh-metadata', job: 'saml.refresh-metadata', every: 15 * 60_000 },
 ];
