@@ -21,7 +21,11 @@ const CSV_LINES = Number(process.env.BENCH_CSV_LINES ?? 100_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 300);
 
 const GIVEN = ['Hélène', 'François', 'Zoé', 'Anaïs', 'Jérôme', 'Camille', 'Léa', 'Noël', 'Chloé', 'Maël', 'Inès', 'Benoît', 'Gaëlle', 'Loïc', 'Sébastien', 'Agnès', 'Cédric', 'Margaux', 'Théo', 'Léon'];
-const FAMILY = ['Dupont', 'Lefèvre', 'Martin', 'Bernard', 'Thomas', 'Petit', 'Robert', 'Richard', 'Durand', 'Dubois', 'Moreau', 'Laurent', 'Simon', 'Michel', 'Lefebvre', 'Leroy', 'Roux', 'David', 'Bertrand', 'Morel', 'Fournier', 'Girard', 'Bonnet', 'Dupuis', 'Lambert', 'Fontaine', 'Rousseau', 'Vincent', 'Müller', 'Nguyen'];
+// 300 family names (30 stems x 10 endings) and 20 given names with accents: few enough to make
+// common names match thousands of people, as real directories do.
+const ENDINGS = ['', 'ier', 'on', 'et', 'in', 'ard', 'eau', 'ot', 'aud', 'ez'];
+const FAMILY_STEMS = ['Dupont', 'Lefèvre', 'Martin', 'Bernard', 'Thomas', 'Petit', 'Robert', 'Richard', 'Durand', 'Dubois', 'Moreau', 'Laurent', 'Simon', 'Michel', 'Lefebvre', 'Leroy', 'Roux', 'David', 'Bertrand', 'Morel', 'Fournier', 'Girard', 'Bonnet', 'Dupuis', 'Lambert', 'Fontaine', 'Rousseau', 'Vincent', 'Müller', 'Nguyen'];
+const FAMILY = FAMILY_STEMS.flatMap((stem) => ENDINGS.map((e) => stem + e));
 
 const dir = await mkdtemp(join(tmpdir(), 'portique-bench-directory-'));
 await cp('tenants', dir, { recursive: true });

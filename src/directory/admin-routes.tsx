@@ -34,7 +34,7 @@ export const directoryAdminRoutes: FastifyPluginAsync<{ database: DbHandle; whit
   });
 
   app.get<{ Querystring: { q?: string } }>('/admin/annuaire/export.csv', { schema: { querystring: SearchQuery }, preHandler: guard }, async (request, reply) => {
-    const csv = await admin.exportCsv(request.tenant, (request.query.q ?? '').trim() || 'a');
+    const csv = await admin.exportCsv(request.tenant, (request.query.q ?? '').trim());
     return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="annuaire.csv"').send(csv);
   });
 

@@ -6,7 +6,7 @@ import type { DbHandle } from '../platform/db.js';
 import { ForbiddenError, NotFoundError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
 import type { Tenant } from '../tenancy/registry.js';
-import { searchPeople } from './repository.js';
+import { nameKey, PERSON_COLUMNS, searchPeople, type PersonRow } from './repository.js';
 
 /**
  * Tenant admins: the admin role from the IdP (session) or granted in Portique (people.granted_roles,
@@ -62,7 +62,12 @@ export function createDirectoryAdmin(database: DbHandle) {
 
     /** Everyone matching the query (red list and deactivated included), as CSV for a spreadsheet. */
     async exportCsv(tenant: Tenant, query: string): Promise<string> {
-      const rows = await database.withTenant(tenant.id, (trx) => searchPeople(trx, { tenantId: tenant.id, query, limit: 10_000, offset: 0, includeHidden: true }));
+      // No query: everyone, in name order (a spreadsheet of the whole directory, 50,000 rows at most).
+      const rows = await database.withTenant(tenant.id, (trx) =>
+        query.trim()
+          ? searchPeople(trx, { tenantId: tenant.id, query, limit: 2000, offset: 0, includeHidden: true })
+          : (trx.selectFrom('people').select(PERSON_COLUMNS).where('people.tenant_id', '=', tenant.id).orderBy(nameKey).limit(50_000).execute() as Promise<PersonRow[]>),
+      );
       const header = csvLine(['id', 'sn', 'givenName', 'displayName', 'mail', 'eduPersonAffiliation', 'supannEntiteAffectation', 'title', 'telephoneNumber', 'supannListeRouge', 'status']);
       const lines = rows.map((r) =>
         csvLine([r.external_id, r.family_name, r.given_name, r.display_name, r.mail, r.affiliations.join('|'), r.affectation, r.title, r.office_phone, r.red_list ? 'oui' : 'non', r.status]),

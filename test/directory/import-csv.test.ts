@@ -133,6 +133,9 @@ t.test('formula injection is neutralised in the CSV export', async (t) => {
   t.match(res.headers['content-type'], 'text/csv');
   t.match(res.body, `;'=cmd|' /C calc'!A0;`, 'the formula is text');
   t.notMatch(res.body, /(^|;)=cmd/m);
+  const all = await get(app, '/admin/annuaire/export.csv', admin);
+  t.ok(all.body.split('\r\n').length > 40, 'no query: the whole directory');
+  t.match(all.body, `;'=cmd|' /C calc'!A0;`);
 });
 
 t.test('admin pages: upload, dry-run report, history; others get 403', async (t) => {
