@@ -117,20 +117,36 @@ function ancestorNamespaces(element: Element): NamespaceBinding[] {
   });
 }
 
-/** `element` canonicalised by `algorithm`, on a copy (the canonicalisers may add declarations), without `omit`. */
+/** `element` canonicalised by `algorithm`, without its child `omit` (the enveloped signature). */
 function canonicalize(element: Element, algorithm: string, omit: Element | undefined, inclusivePrefixes: string[]): string {
-  const copy = element.cloneNode(true) as Element;
-  if (omit) {
-    const index = Array.prototype.indexOf.call(element.childNodes, omit);
-    copy.removeChild(copy.childNodes[index]!);
+  const ancestors = ancestorNamespaces(element);
+  // The exclusive canonicaliser may declare PrefixList namespaces (given, or from a child
+  // CanonicalizationMethod) on the element it is given; SignedInfo is small and the inclusive
+  // canonicaliser rare: those work on a copy. Otherwise the enveloped signature is skipped in
+  // place rather than removed from a deep copy of the whole message.
+  const copyFirst =
+    !omit ||
+    algorithm !== EXC_C14N ||
+    inclusivePrefixes.length > 0 ||
+    Array.prototype.some.call(element.childNodes, (n: Node) => n.nodeType === ELEMENT && (n as Element).localName === 'CanonicalizationMethod');
+  let target = element;
+  let skip = omit;
+  if (copyFirst) {
+    target = element.cloneNode(true) as Element;
+    skip = omit ? (target.childNodes[Array.prototype.indexOf.call(element.childNodes, omit)] as Element) : undefined;
   }
   const options = {
-    ancestorNamespaces: ancestorNamespaces(element),
+    ancestorNamespaces: ancestors,
     defaultNsForPrefix: SignedXml.defaultNsForPrefix,
     ...(inclusivePrefixes.length ? { inclusiveNamespacesPrefixList: inclusivePrefixes } : {}),
   };
   const canonicalizer = algorithm === EXC_C14N ? new ExclusiveCanonicalization() : new C14nCanonicalization();
-  return String(canonicalizer.process(copy, options));
+  if (skip) {
+    // Both canonicalisers render children through this.processInner: the omitted node renders as nothing.
+    const render = canonicalizer.processInner.bind(canonicalizer) as (node: Node, ...rest: unknown[]) => string;
+    canonicalizer.processInner = ((node: Node, ...rest: unknown[]) => (node === skip ? '' : render(node, ...rest))) as typeof canonicalizer.processInner;
+  }
+  return String(canonicalizer.process(target, options));
 }
 
 /** The ID value is carried by exactly one element of the document (as xml-crypto required). */
