@@ -57,6 +57,14 @@ async function* stream<R>(runner: Runner, query: CompiledQuery, chunkSize = 100)
 }
 
 /** Untenanted queries on the pool; a Kysely transaction reserves one connection for its length. */
+/** COMMIT found the transaction aborted by an earlier failed statement: nothing was written. */
+export class TransactionAbortedError extends Error {
+  constructor() {
+    super('the transaction was rolled back: a statement in it failed (its error was caught), so nothing it wrote was kept');
+    this.name = 'TransactionAbortedError';
+  }
+}
+
 class PoolConnection implements DatabaseConnection {
   #reserved: postgres.ReservedSql | undefined;
   constructor(private readonly pool: postgres.Sql) {}
@@ -83,7 +91,8 @@ class PoolConnection implements DatabaseConnection {
     if (!reserved) return;
     this.#reserved = undefined;
     try {
-      await reserved.unsafe(statement);
+      const done = await reserved.unsafe(statement);
+      if (statement === 'commit' && done.command === 'ROLLBACK') throw new TransactionAbortedError();
     } finally {
       reserved.release();
     }
@@ -316,7 +325,11 @@ export function connectDatabase(url: string, options: DbOptions = {}): DbHandle 
       const failed = await begun;
       if (failed) throw failed;
       connection.close();
-      await reserved.unsafe('commit');
+      // A statement that failed inside fn (its error caught there) aborted the transaction:
+      // PostgreSQL then answers COMMIT with ROLLBACK. Say so, rather than report writes that
+      // were thrown away as done.
+      const done = await reserved.unsafe('commit');
+      if (done.command === 'ROLLBACK') throw new TransactionAbortedError();
       return result;
     } catch (error) {
       connection.close();

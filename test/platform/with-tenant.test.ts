@@ -71,8 +71,8 @@ t.test('withTenant: the setting does not outlive its transaction', async (t) => 
   await t.rejects(handle.withTenant(A, (trx) => sql`select 1 / 0`.execute(trx)), /division by zero/);
   t.same(await leftover(handle), clean, 'after a failed statement');
 
-  await handle.withTenant(A, (trx) => sql`select 1 / 0`.execute(trx).catch(() => undefined));
-  t.same(await leftover(handle), clean, 'after a failed statement that fn caught (its COMMIT rolls back)');
+  await t.rejects(handle.withTenant(A, (trx) => sql`select 1 / 0`.execute(trx).catch(() => undefined)), { name: 'TransactionAbortedError' });
+  t.same(await leftover(handle), clean, 'after a failed statement that fn caught (its COMMIT rolls back, and says so)');
 
   await t.rejects(
     handle.withTenant(A, () => Promise.reject(new Error('before any statement'))),
@@ -178,4 +178,22 @@ t.test('under concurrency every transaction sees exactly its tenant', async (t) 
   t.ok(results.every(Boolean), 'every transaction saw exactly its tenant');
   const after = await handle.sql<{ setting: string | null }[]>`select current_setting('app.tenant_id', true) as setting`;
   t.same(after, [{ setting: '' }]);
+});
+
+t.test('a statement error caught inside fn does not pass for a commit', async (t) => {
+  const count = () => database.app.withTenant(A, (trx) => trx.selectFrom('people').select('id').execute()).then((r) => r.length);
+  const before = await count();
+  await t.rejects(
+    database.app.withTenant(A, async (trx) => {
+      await trx
+        .insertInto('people')
+        .values({ tenant_id: A, id: crypto.randomUUID(), external_id: `lost-${Date.now()}`, display_name: 'Perdu', given_name: null, family_name: null, mail: null })
+        .execute();
+      await sql`select 1 / 0`.execute(trx).catch(() => 'swallowed');
+      return 'looked fine';
+    }),
+    { name: 'TransactionAbortedError' },
+    'withTenant reports that nothing was kept',
+  );
+  t.equal(await count(), before, 'and indeed nothing was written');
 });
