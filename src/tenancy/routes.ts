@@ -9,7 +9,7 @@ export const tenancyRoutes: FastifyPluginAsync<{ database: DbHandle }> = async (
   app.get('/branding/:name', { config: { whenSuspended: true } }, async (request, reply) => {
     const { name } = request.params as { name: string };
     const tenant = request.tenant;
-    const asset = await database.withTenant(tenant.id, (trx) => findTenantAsset(trx, tenant.id, name));
+    const asset = await database.readTenant(tenant.id, (db) => findTenantAsset(db, tenant.id, name));
     if (!asset) throw new NotFoundError();
     const etag = `"${asset.sha256}"`;
     reply
