@@ -3,32 +3,15 @@
 // logout works from the button; axe-core finds no serious or critical WCAG 2.1 A/AA problem; a
 // phone never scrolls sideways. The session is opened by the session store, as completeLogin does
 // (the SAML round trip is round-trip.test.ts).
-import t, { type Test } from 'tap';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import type { AxeResults } from 'axe-core';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import t from 'tap';
+import type { Browser } from 'playwright-core';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { createIdp, idpMetadata } from '../../infra/dev-idp/idp.js';
 import { startPortique } from '../helpers/app.js';
-
-const SCREENSHOTS = 'test-output/screenshots';
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_OPTIONS = { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } };
-
-async function checkAxe(t: Test, page: Page, what: string) {
-  // Evaluated by the test driver, not as a page script: the page keeps its real CSP (tests must
-  // see what a person's browser enforces, e.g. form-action on the logout form).
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate<AxeResults>(`axe.run(document, ${JSON.stringify(AXE_OPTIONS)})`);
-  t.ok(results.passes.length > 0, `axe ran on ${what}`);
-  const problems = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  t.same(problems, [], `no serious or critical accessibility violation on ${what}`);
-}
+import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
 
 // The demo tenants, with nord's IdP metadata made here (`make dev` writes it from the dev IdP;
 // a test must not depend on that): single logout goes to a local port where nothing listens.
@@ -45,11 +28,7 @@ t.teardown(async () => {
 });
 await portique.app.listen({ host: '127.0.0.1', port: 0 });
 const port = (portique.app.server.address() as AddressInfo).port;
-browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic', '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-});
-await mkdir(SCREENSHOTS, { recursive: true });
+browser = await launchBrowser();
 const nord = portique.registry.bySlug('nord')!;
 const origin = `http://nord.localhost:${port}`;
 

@@ -2,20 +2,16 @@
 // app: each university shows its own name, colours and logo, an unknown host gets the 404 page, a
 // phone never scrolls sideways, and axe-core finds no serious or critical WCAG 2.1 A/AA problem.
 // Full-page screenshots land in test-output/screenshots/ for a human to look at.
-import t, { type Test } from 'tap';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { AxeResults } from 'axe-core';
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import t from 'tap';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 import { startPortique } from '../helpers/app.js';
+import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
 
-const SCREENSHOTS = 'test-output/screenshots';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const AXE_OPTIONS = { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } };
 
 interface TenantFile {
   displayName: string;
@@ -33,19 +29,6 @@ function rgb(hex: string): string {
 const computed = (page: Page, selector: string, property: string) =>
   page.evaluate<string>(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).${property}`);
 
-async function checkAxe(t: Test, page: Page, what: string) {
-  // Evaluated by the test driver, not as a page script: the page keeps its real CSP (tests must
-  // see what a person's browser enforces, e.g. form-action on the logout form).
-  await page.evaluate(AXE_SOURCE);
-  const results = await page.evaluate<AxeResults>(`axe.run(document, ${JSON.stringify(AXE_OPTIONS)})`);
-  t.ok(results.passes.length > 0, `axe ran its WCAG 2.1 A/AA rules on ${what}`);
-  const problems = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`);
-  if (problems.length > 0) t.comment(`axe on ${what}:\n${problems.join('\n')}`);
-  t.same(problems, [], `no serious or critical accessibility violation on ${what}`);
-}
-
 const left = async (page: Page, selector: string) => Math.round((await page.locator(selector).first().boundingBox())?.x ?? -1);
 
 async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; viewport: number }> {
@@ -62,21 +45,7 @@ t.teardown(async () => {
 });
 await portique.app.listen({ host: '127.0.0.1', port: 0 });
 const port = (portique.app.server.address() as AddressInfo).port;
-browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-    '--host-resolver-rules=MAP *.localhost 127.0.0.1',
-  ],
-});
-await mkdir(SCREENSHOTS, { recursive: true });
+browser = await launchBrowser();
 
 async function newContext(viewport = DESKTOP): Promise<BrowserContext> {
   const context = await browser!.newContext({ viewport, locale: 'fr-FR' });
