@@ -46,6 +46,8 @@ export interface ParsedCsv {
   /** The file as a whole cannot be read: nothing else is reported. */
   fatal?: string;
   lines: number;
+  /** Identifiers found on more than one line: none of their lines is applied. */
+  duplicated?: Set<string>;
 }
 
 const KNOWN: Record<string, keyof CsvPerson | 'skip'> = {
@@ -94,7 +96,16 @@ function delimiterOf(body: Buffer): string {
   return (firstLine.match(/;/g)?.length ?? 0) >= (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
 }
 
-export async function parseCsv(body: Buffer, onProgress: (fraction: number) => void = () => {}): Promise<ParsedCsv> {
+export interface ParseOptions {
+  /**
+   * Called for each valid line, in order, awaited (the parser waits: the file is streamed). Given
+   * it, the people are not kept in the result. A line whose identifier comes again later is
+   * passed too: duplicates are known at the end (ParsedCsv.duplicated).
+   */
+  onPerson?: (person: CsvPerson) => Promise<void> | void;
+}
+
+export async function parseCsv(body: Buffer, options: ParseOptions = {}): Promise<ParsedCsv> {
   if (body.length > MAX_CSV_BYTES) return { people: [], problems: [], lines: 0, fatal: `Le fichier dépasse ${MAX_CSV_BYTES / 1024 / 1024} Mo.` };
   if (body.length === 0) return { people: [], problems: [], lines: 0, fatal: 'Le fichier est vide.' };
   const problems: Problem[] = [];
@@ -115,7 +126,7 @@ export async function parseCsv(body: Buffer, onProgress: (fraction: number) => v
   parser.on('skip', (error: CsvError) => {
     problems.push({ line: (error as CsvError & { lines?: number }).lines, reason: `guillemets mal fermés ou champ invalide (${error.message})` });
   });
-  const source = Readable.from(decoded(body, (n) => onProgress(n / body.length)));
+  const source = Readable.from(decoded(body, () => {}));
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
   try {
@@ -141,7 +152,8 @@ export async function parseCsv(body: Buffer, onProgress: (fraction: number) => v
         continue;
       }
       seen.set(person.externalId, line);
-      people.push(person);
+      if (options.onPerson) await options.onPerson(person);
+      else people.push(person);
     }
   } catch (error) {
     if (error instanceof EncodingError) {
@@ -151,8 +163,8 @@ export async function parseCsv(body: Buffer, onProgress: (fraction: number) => v
   }
   if (!columns) return { people: [], problems: [], lines, fatal: "Le fichier n'a pas de ligne d'en-tête." };
   // A duplicate makes both lines suspect: the first is refused too, so nothing is half-applied.
-  const duplicated = new Set(problems.filter((p) => p.reason.includes('en double')).map((p) => /« (.*) »/.exec(p.reason)?.[1]));
-  return { people: people.filter((p) => !duplicated.has(p.externalId)), problems, lines };
+  const duplicated = new Set(problems.filter((p) => p.reason.includes('en double')).map((p) => /« (.*) »/.exec(p.reason)![1]!));
+  return { people: people.filter((p) => !duplicated.has(p.externalId)), problems, lines, duplicated };
 }
 
 function headerOf(record: string[]): { columns: { index: number; target: keyof CsvPerson | 'attribute'; name: string }[] } | { fatal: string } {

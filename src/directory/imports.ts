@@ -122,6 +122,33 @@ export async function planImport(trx: TenantDb, tenantId: string, people: CsvPer
   return plan;
 }
 
+/** The create/update/reactivate part of a plan for some of the file's people (streamed runs). */
+async function planChunk(trx: TenantDb, tenantId: string, people: CsvPerson[], source: Source): Promise<Pick<Plan, 'upserts' | 'unchanged'>> {
+  const columns = ['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'] as const;
+  const rows = people.length
+    ? ((await trx.selectFrom('people').select(columns).where('tenant_id', '=', tenantId).where('external_id', 'in', people.map((p) => p.externalId)).execute()) as Existing[])
+    : [];
+  const byExternal = new Map(rows.map((row) => [row.external_id, row]));
+  const out: Pick<Plan, 'upserts' | 'unchanged'> = { upserts: [], unchanged: 0 };
+  for (const person of people) {
+    const row = byExternal.get(person.externalId);
+    if (!row) out.upserts.push({ person, id: newId(), action: 'create' });
+    else {
+      const fields = changedFields(row, person, source);
+      if (row.status === 'deactivated') out.upserts.push({ person, id: row.id, action: 'reactivate', fields });
+      else if (fields.length) out.upserts.push({ person, id: row.id, action: 'update', fields });
+      else out.unchanged++;
+    }
+  }
+  return out;
+}
+
+class RunStop extends Error {
+  constructor(readonly status: 'failed', readonly counts: Record<string, number>, readonly report: object, message: string) {
+    super(message);
+  }
+}
+
 export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, progress: (fraction: number) => Promise<void>, source: Source = 'csv', full = true): Promise<{ groupsCreated: number; membershipsAdded: number; membershipsRemoved: number }> {
   const now = new Date();
   for (let i = 0; i < plan.upserts.length; i += BATCH) {
@@ -315,8 +342,20 @@ export function createImports(database: DbHandle) {
         await setRun(tenantId, id, { status: 'failed', error: "Le fichier de l'import est introuvable.", finished_at: new Date() });
         return 'failed';
       }
-      const parsed = await parseCsv(file.body);
-      await progress(0.3);
+      // Pass 1 streams the file to check it and collect who is in it; pass 2 streams it again,
+      // planning and applying a chunk of people at a time, so memory holds identifiers, not people.
+      const ids = new Set<string>();
+      const groups = new Map<string, Set<string>>();
+      const parsed = await parseCsv(file.body, {
+        onPerson(person) {
+          ids.add(person.externalId);
+          for (const code of person.groups) {
+            if (!groups.has(code)) groups.set(code, new Set());
+            groups.get(code)!.add(person.externalId);
+          }
+        },
+      });
+      await progress(0.2);
       const finish = async (trx: TenantDb | undefined, status: ImportRun['status'], fields: { counts?: Record<string, number>; report?: object; error?: string | null }) => {
         const set = { status, progress: 100, finished_at: new Date(), ...(fields.counts ? { counts: fields.counts } : {}), ...(fields.report ? { report: fields.report } : {}), error: fields.error ?? null };
         const q = (t: TenantDb) => t.updateTable('directory_imports').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -326,34 +365,69 @@ export function createImports(database: DbHandle) {
         return status;
       };
       if (parsed.fatal) return finish(undefined, 'failed', { error: parsed.fatal, counts: { lines: parsed.lines }, report: { problems: [{ reason: parsed.fatal }] } });
+      const duplicated = parsed.duplicated ?? new Set<string>();
+      for (const dup of duplicated) ids.delete(dup);
+      for (const members of groups.values()) for (const dup of duplicated) members.delete(dup);
       const problems = parsed.problems.slice(0, REPORT_LIMIT);
+      const bad = parsed.problems.length;
       // Planning and applying share one transaction, under a per-tenant lock: two runs never interleave.
-      return database.withTenant(tenantId, async (trx) => {
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
-        const plan = await planImport(trx, tenantId, parsed.people);
-        const counts = countsOf(plan, parsed.lines, parsed.problems.length);
-        const report = { problems, changes: changesOf(plan) };
-        await progress(0.5);
-        if (run.dry_run) return finish(trx, 'succeeded', { counts, report });
-        if (parsed.problems.length > 0) {
-          return finish(trx, 'failed', { counts, report, error: `${parsed.problems.length} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` });
-        }
-        const limit = Math.floor(plan.activeCount * threshold);
-        if (plan.deactivate.length > limit && !run.forced) {
-          return finish(trx, 'needs_force', {
-            counts,
-            report,
-            error: `Cet import désactiverait ${plan.deactivate.length} compte(s) sur ${plan.activeCount} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
+      try {
+        return await database.withTenant(tenantId, async (trx) => {
+          await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
+          const sourcePeople = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').execute();
+          const { active } = await trx.selectFrom('people').select(sql<number>`count(*)::int`.as('active')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirstOrThrow();
+          const plan: Plan = { upserts: [], deactivate: sourcePeople.filter((p) => !ids.has(p.external_id)).map((p) => ({ id: p.id, externalId: p.external_id })), unchanged: 0, activeCount: active, groups };
+          const apply = !run.dry_run && bad === 0 && (run.forced || plan.deactivate.length <= Math.floor(active * threshold));
+          const tally = { create: 0, update: 0, reactivate: 0 };
+          const changes: Change[] = [];
+          let chunk: CsvPerson[] = [];
+          let done = 0;
+          const flush = async () => {
+            const part = await planChunk(trx, tenantId, chunk, 'csv');
+            plan.unchanged += part.unchanged;
+            for (const u of part.upserts) {
+              tally[u.action]++;
+              if (changes.length < REPORT_LIMIT) changes.push({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) });
+            }
+            if (apply) await applyPlan(trx, tenantId, { ...plan, upserts: part.upserts, deactivate: [] }, async () => {}, 'csv', false);
+            done += chunk.length;
+            chunk = [];
+            await progress(0.2 + (0.7 * done) / Math.max(ids.size, 1));
+          };
+          await parseCsv(file.body, {
+            async onPerson(person) {
+              if (duplicated.has(person.externalId)) return;
+              chunk.push(person);
+              if (chunk.length >= 2000) await flush();
+            },
           });
-        }
-        const after = activeAfter(plan);
-        if (after > maxPeople) {
-          return finish(trx, 'failed', { counts, report, error: `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.` });
-        }
-        const groups = await applyPlan(trx, tenantId, plan, progress);
-        await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();
-        return finish(trx, 'succeeded', { counts: { ...counts, ...groups }, report });
-      });
+          await flush();
+          const counts = { lines: parsed.lines, bad, ...tally, deactivate: plan.deactivate.length, unchanged: plan.unchanged };
+          for (const d of plan.deactivate) if (changes.length < REPORT_LIMIT) changes.push({ action: 'deactivate', id: d.externalId });
+          const report = { problems, changes };
+          if (run.dry_run) return finish(trx, 'succeeded', { counts, report });
+          if (bad > 0) return finish(trx, 'failed', { counts, report, error: `${bad} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` });
+          if (!apply) {
+            const limit = Math.floor(active * threshold);
+            return finish(trx, 'needs_force', {
+              counts,
+              report,
+              error: `Cet import désactiverait ${plan.deactivate.length} compte(s) sur ${active} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
+            });
+          }
+          const after = active + tally.create + tally.reactivate - plan.deactivate.length;
+          if (after > maxPeople) {
+            // Some chunks are applied already: this transaction is rolled back, and the run says why.
+            throw new RunStop('failed', counts, report, `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.`);
+          }
+          const groupCounts = await applyPlan(trx, tenantId, { ...plan, upserts: [] }, async () => {}, 'csv', true);
+          await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();
+          return finish(trx, 'succeeded', { counts: { ...counts, ...groupCounts }, report });
+        });
+      } catch (error) {
+        if (error instanceof RunStop) return finish(undefined, error.status, { counts: error.counts, report: error.report, error: error.message });
+        throw error;
+      }
     },
   };
 }
