@@ -14,7 +14,10 @@ import type { Storage } from './platform/storage.js';
 import { loadOperatorDeclaration } from './identity/operator.js';
 import { createIdentity, identityPlugin } from './identity/plugin.js';
 import { documentsRoutes } from './documents/routes.js';
+import { publicLinkRoutes } from './documents/public.js';
 import { createDocumentsService } from './documents/service.js';
+import { createSharingService } from './documents/sharing.js';
+import { notify } from './notifications/service.js';
 import { createJobs } from './jobs/client.js';
 import { recordAudit } from './operator/audit.js';
 import { createRegional } from './operator/regional.js';
@@ -113,7 +116,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
-  await app.register(documentsRoutes, { documents: createDocumentsService({ database, storage }) });
+  const documents = createDocumentsService({ database, storage });
+  const shareJobs = createJobs(queue);
+  const sharing = createSharingService({
+    database,
+    documents,
+    notify: (input) => notify({ database, jobs: shareJobs, registry }, input),
+    log: (error) => app.log.warn({ err: error }, 'documents: share notification failed'),
+  });
+  await app.register(documentsRoutes, { documents, sharing });
+  await app.register(publicLinkRoutes, { documents, sharing, redis: queue.redis });
   await app.register(directoryPlugin, { database, queue, storage });
   if (operator) {
     const regional = createRegional({ database, registry, jobs: createJobs(queue) });

@@ -59,7 +59,7 @@ function DocumentsNav(props: { ctx: PageContext }) {
   const { ctx } = props;
   return (
     <div class="documents-tools">
-      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
+      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/partages">{ctx.t('documents.shared.title')}</a> · <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
       <form method="get" action="/documents/recherche" role="search" class="inline-form">
         <label for="q">{tr(ctx, 'searchLabel')}</label> <input id="q" name="q" type="search" /> <button type="submit">{tr(ctx, 'search')}</button>
       </form>
@@ -86,11 +86,14 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
       <td>
         <details>
           <summary>{tr(ctx, 'actions')}</summary>
-          {item.kind === 'file' && (
-            <p>
-              <a href={`/documents/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a> · <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a>
-            </p>
-          )}
+          <p>
+            {item.kind === 'file' && (
+              <>
+                <a href={`/documents/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a> · <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a> ·{' '}
+              </>
+            )}
+            <a href={`/documents/elements/${item.id}/partage`}>{ctx.t('documents.share.manage')}</a>
+          </p>
           <form method="post" action={`/documents/elements/${item.id}/renommer`}>
             <CsrfField ctx={ctx} />
             <label>

@@ -12,7 +12,9 @@ import { sendPage } from '../web/render.js';
 import { mayOpenInline } from './content-types.js';
 import { FolderPage, SearchPage, TrashPage, VersionsPage } from './pages.js';
 import { parseRange } from './range.js';
-import type { Actor, DocumentNode, DocumentsService, IncomingFile } from './service.js';
+import type { Actor, DocumentNode, DocumentVersion, DocumentsService, IncomingFile } from './service.js';
+import { SharedFolderPage, SharedWithMePage, SharePage } from './share-pages.js';
+import type { SharingService } from './sharing.js';
 
 /** Downloads never run in the portal's origin: no script, no plugin, no same-origin rights. */
 const DOWNLOAD_CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox";
@@ -36,7 +38,39 @@ function done(request: FastifyRequest, reply: FastifyReply, to: string, body: ob
 
 const publicNode = (n: DocumentNode) => ({ id: n.id, kind: n.kind, name: n.name, size: n.size, parentId: n.parentId, contentType: n.contentType });
 
-export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService }> = async (app, { documents }) => {
+/** Streams a version with the download headers (Range, disposition, nosniff, sandboxing CSP). */
+export async function sendVersion(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  node: DocumentNode,
+  version: DocumentVersion,
+  read: (range?: { start: number; end: number }) => Promise<NodeJS.ReadableStream>,
+  inlineAsked: boolean,
+): Promise<FastifyReply> {
+  const inline = inlineAsked && mayOpenInline(version.contentType);
+  reply
+    .header('content-type', version.contentType)
+    .header('content-disposition', contentDisposition(node.name, { type: inline ? 'inline' : 'attachment' }))
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', DOWNLOAD_CSP)
+    .header('cache-control', 'private, no-cache')
+    .header('etag', `"${version.sha256}"`)
+    .header('accept-ranges', 'bytes');
+  const range = parseRange(request.headers.range, version.size);
+  if (range.kind === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${version.size}`).send();
+  if (range.kind === 'partial') {
+    const body = await read(range);
+    return reply
+      .status(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${version.size}`)
+      .header('content-length', range.end - range.start + 1)
+      .send(body);
+  }
+  if (version.size === 0) return reply.header('content-length', 0).send('');
+  return reply.header('content-length', version.size).send(await read());
+}
+
+export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; sharing: SharingService }> = async (app, { documents, sharing }) => {
   // Limits are the tenant's (service.upload counts the bytes); busboy's default 1 MiB must not cut first.
   await app.register(multipart, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 100, fields: 10, parts: 110 } });
 
@@ -76,28 +110,9 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService }
     const actor = actorOf(request);
     const { id } = request.params as { id: string };
     const query = request.query as { version?: string; affichage?: string };
-    const { node, version } = await documents.open(actor, id, query.version || undefined);
-    const inline = query.affichage === '1' && mayOpenInline(version.contentType);
-    reply
-      .header('content-type', version.contentType)
-      .header('content-disposition', contentDisposition(node.name, { type: inline ? 'inline' : 'attachment' }))
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', DOWNLOAD_CSP)
-      .header('cache-control', 'private, no-cache')
-      .header('etag', `"${version.sha256}"`)
-      .header('accept-ranges', 'bytes');
-    const range = parseRange(request.headers.range, version.size);
-    if (range.kind === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${version.size}`).send();
-    if (range.kind === 'partial') {
-      const body = await documents.read(actor, version, range);
-      return reply
-        .status(206)
-        .header('content-range', `bytes ${range.start}-${range.end}/${version.size}`)
-        .header('content-length', range.end - range.start + 1)
-        .send(body);
-    }
-    if (version.size === 0) return reply.header('content-length', 0).send('');
-    return reply.header('content-length', version.size).send(await documents.read(actor, version));
+    // Own file, or one shared with this person (anyone else: 404).
+    const { node, version } = await sharing.open(actor, id, query.version || undefined);
+    return sendVersion(request, reply, node, version, (range) => documents.read(actor, version, range), query.affichage === '1');
   });
 
   app.get('/documents/fichiers/:id/versions', async (request, reply) => {
@@ -166,5 +181,80 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService }
     const results = await documents.search(actorOf(request), q);
     if (wantsJson(request)) return reply.send({ results: results.map(publicNode) });
     return sendPage(reply, <SearchPage ctx={pageContext(request)} query={q} results={results} />);
+  });
+
+  // ---- Sharing ----------------------------------------------------------------------------
+
+  app.get('/documents/partages', async (request, reply) => {
+    const items = await sharing.sharedWithMe(actorOf(request));
+    if (wantsJson(request)) return reply.send({ items: items.map((i) => ({ ...publicNode(i.node), access: i.access, owner: i.ownerName })) });
+    return sendPage(reply, <SharedWithMePage ctx={pageContext(request)} items={items} />);
+  });
+
+  app.get('/documents/partages/dossiers/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const { folder, items, access } = await sharing.browse(actorOf(request), id);
+    if (wantsJson(request)) return reply.send({ folder: publicNode(folder), items: items.map(publicNode), access });
+    return sendPage(reply, <SharedFolderPage ctx={pageContext(request)} folder={folder} items={items} access={access} />);
+  });
+
+  app.post('/documents/partages/elements/:id/renommer', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const node = await sharing.rename(actorOf(request), id, field(request.body, 'nom'));
+    return done(request, reply, node.parentId ? `/documents/partages/dossiers/${node.parentId}` : '/documents/partages', publicNode(node));
+  });
+
+  app.post('/documents/partages/envoi', async (request, reply) => {
+    const folder = String((request.query as { dossier?: string }).dossier ?? '');
+    const length = Number(request.headers['content-length']);
+    async function* files(): AsyncGenerator<IncomingFile> {
+      for await (const part of request.parts()) {
+        if (part.type === 'file') yield { filename: part.filename, stream: part.file };
+      }
+    }
+    const stored = await sharing.uploadInto(actorOf(request), folder, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
+    return done(request, reply, `/documents/partages/dossiers/${folder}`, { files: stored.map(publicNode) });
+  });
+
+  const sharePage = async (request: FastifyRequest, reply: FastifyReply, id: string, created?: string) => {
+    const data = await sharing.sharesOf(actorOf(request), id);
+    return sendPage(reply, <SharePage ctx={pageContext(request)} {...data} origin={`${request.protocol}://${request.host}`} {...(created ? { created } : {})} />);
+  };
+
+  app.get('/documents/elements/:id/partage', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (wantsJson(request)) {
+      const { node, shares, links } = await sharing.sharesOf(actorOf(request), id);
+      return reply.send({ node: publicNode(node), shares, links });
+    }
+    return sharePage(request, reply, id);
+  });
+
+  app.post('/documents/elements/:id/partages', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const person = field(request.body, 'personne') || undefined;
+    const group = field(request.body, 'groupe') || undefined;
+    const share = await sharing.share(actorOf(request), id, { ...(person ? { person } : {}), ...(group ? { group } : {}) }, field(request.body, 'acces'));
+    return done(request, reply, `/documents/elements/${id}/partage`, share);
+  });
+
+  app.post('/documents/partages/:id/revoquer', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const { nodeId } = await sharing.revokeShare(actorOf(request), id);
+    return done(request, reply, `/documents/elements/${nodeId}/partage`, { revoked: id });
+  });
+
+  app.post('/documents/elements/:id/liens', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const { token, link, nodeId } = await sharing.createLink(actorOf(request), id, { expiresAt: field(request.body, 'expiration'), password: field(request.body, 'motdepasse') });
+    if (wantsJson(request)) return reply.send({ token, url: `${request.protocol}://${request.host}/p/${token}`, link });
+    // The token is shown once, on this page (never in a redirect's URL or a log).
+    return sharePage(request, reply, nodeId, token);
+  });
+
+  app.post('/documents/liens/:id/revoquer', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const { nodeId } = await sharing.revokeLink(actorOf(request), id);
+    return done(request, reply, `/documents/elements/${nodeId}/partage`, { revoked: id });
   });
 };

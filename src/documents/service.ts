@@ -33,6 +33,8 @@ export type { DocumentNode, DocumentVersion } from './repository.js';
 export interface Actor {
   tenant: Tenant;
   personId: string;
+  /** Someone acting in this person's space through a read-write share (recorded as a version's author). */
+  onBehalfOf?: string;
 }
 
 export interface IncomingFile {
@@ -198,7 +200,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           await folderOrRoot(trx, actor, parentId, true);
           await repo.consume(trx, tenantId, reservationId, stored.size);
           const existing = await repo.nameTaken(trx, space(actor), parentId, name);
-          const version = { tenant_id: tenantId, id: versionId, object_key: key, size: stored.size, content_type: contentType, sha256: stored.sha256, created_by: actor.personId };
+          const version = { tenant_id: tenantId, id: versionId, object_key: key, size: stored.size, content_type: contentType, sha256: stored.sha256, created_by: actor.onBehalfOf ?? actor.personId };
           if (existing?.kind === 'folder') throw new ConflictError(`Un dossier porte déjà le nom « ${name} ».`);
           if (existing) {
             await trx.selectFrom('document_nodes').select('id').where('id', '=', existing.id).forUpdate().execute();

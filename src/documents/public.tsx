@@ -1,0 +1,80 @@
+// Public links: /p/<token>, without login, on the link's tenant host only (a token looked up on
+// another tenant's host is searched in that tenant's rows, under RLS, and answers 404). A wrong
+// password is counted per link in Redis: beyond MAX_ATTEMPTS in WINDOW_SECONDS, 429 until the
+// window ends, whatever the replica.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { NotFoundError } from '../platform/errors.js';
+import { pageContext } from '../web/context.js';
+import { sendPage } from '../web/render.js';
+import { sendVersion } from './routes.js';
+import { PublicLinkPage } from './share-pages.js';
+import type { DocumentsService } from './service.js';
+import type { PublicLink, SharingService } from './sharing.js';
+
+export const MAX_ATTEMPTS = 10;
+const WINDOW_SECONDS = 15 * 60;
+
+export const publicLinkRoutes: FastifyPluginAsync<{ documents: DocumentsService; sharing: SharingService; redis: Pick<Redis, 'incr' | 'expire'> }> = async (app, { documents, sharing, redis }) => {
+  app.addHook('onRequest', async (request) => {
+    if (!request.tenant?.declaration.services.includes('documents')) throw new NotFoundError();
+  });
+
+  /** The live link, or a 404 page (nothing tells expired, revoked and unknown apart). */
+  async function linkOf(request: FastifyRequest, reply: FastifyReply): Promise<PublicLink | undefined> {
+    const { token } = request.params as { token: string };
+    try {
+      return await sharing.resolveLink(request.tenant.id, token);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      reply.header('cache-control', 'no-store');
+      await sendPage(reply, <PublicLinkPage ctx={pageContext(request)} token="" />, 404);
+      return undefined;
+    }
+  }
+
+  async function download(request: FastifyRequest, reply: FastifyReply, link: PublicLink) {
+    const range = request.headers.range;
+    // A download is counted once per full read (or a read from its first byte), not per Range chunk.
+    const counted = !range || /^bytes=0-/.test(range);
+    const { node, version } = await sharing.openLink(request.tenant, link, counted);
+    reply.header('referrer-policy', 'no-referrer');
+    return sendVersion(request, reply, node, version, (r) => documents.read({ tenant: request.tenant, personId: node.ownerId }, version, r), false);
+  }
+
+  app.get('/p/:token', async (request, reply) => {
+    const link = await linkOf(request, reply);
+    if (!link) return reply;
+    const { token } = request.params as { token: string };
+    reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store').header('x-robots-tag', 'noindex');
+    return sendPage(reply, <PublicLinkPage ctx={pageContext(request)} token={token} node={link.node} hasPassword={link.hasPassword} />);
+  });
+
+  app.get('/p/:token/telecharger', async (request, reply) => {
+    const link = await linkOf(request, reply);
+    if (!link) return reply;
+    if (link.hasPassword) return reply.redirect(`/p/${(request.params as { token: string }).token}`, 303);
+    return download(request, reply, link);
+  });
+
+  app.post('/p/:token', async (request, reply) => {
+    const link = await linkOf(request, reply);
+    if (!link) return reply;
+    const { token } = request.params as { token: string };
+    reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+    if (link.hasPassword) {
+      const key = `portique:documents:link-attempts:${request.tenant.id}:${link.id}`;
+      const attempts = await redis.incr(key);
+      if (attempts === 1) await redis.expire(key, WINDOW_SECONDS);
+      if (attempts > MAX_ATTEMPTS) {
+        reply.header('retry-after', WINDOW_SECONDS);
+        return sendPage(reply, <PublicLinkPage ctx={pageContext(request)} token={token} node={link.node} hasPassword error="tooMany" />, 429);
+      }
+      const password = (request.body as Record<string, unknown> | undefined)?.motdepasse;
+      if (!(await sharing.checkPassword(request.tenant.id, link, password))) {
+        return sendPage(reply, <PublicLinkPage ctx={pageContext(request)} token={token} node={link.node} hasPassword error="wrongPassword" />, 403);
+      }
+    }
+    return download(request, reply, link);
+  });
+};
