@@ -49,7 +49,11 @@ export const directoryAdminRoutes: FastifyPluginAsync<{ database: DbHandle; whit
       request.log.info({ target: request.params.id, action: path }, 'directory admin action');
       return reply.redirect(`/admin/annuaire/personnes/${request.params.id}`, 303);
     });
-  action('desactiver', admin.deactivate);
+  // A deactivated person is also logged out everywhere at once, not at the end of their session.
+  action('desactiver', async (tenant, id) => {
+    await admin.deactivate(tenant, id);
+    await app.identity.endPersonSessions(tenant.id, id);
+  });
   action('reactiver', admin.reactivate);
   action('admin/accorder', (tenant, id) => admin.setAdmin(tenant, id, true));
   action('admin/retirer', (tenant, id) => admin.setAdmin(tenant, id, false));
