@@ -26,10 +26,11 @@ export interface ResponseContext {
   decryptionKeys: readonly string[];
   allowUnsolicited: boolean;
   now?: Date;
-  /** Takes a pending AuthnRequest (at most once). */
-  consumeRequest(id: string): Promise<PendingRequest | undefined>;
-  /** Records an assertion ID until `until`; false when it was already seen. */
-  markAssertionSeen(id: string, until: Date): Promise<boolean>;
+  /**
+   * In one step: takes the pending AuthnRequest `requestId` (at most once; none asked when
+   * undefined) and records the assertion ID until `until` (firstUse false when already seen).
+   */
+  claim(requestId: string | undefined, assertionId: string, until: Date): Promise<{ request: PendingRequest | undefined; firstUse: boolean }>;
 }
 
 export interface ValidatedAssertion {
@@ -172,19 +173,19 @@ export async function validateLoginResponse(samlResponse: string, ctx: ResponseC
   const assertionId = attr(assertion, 'ID');
   if (!assertionId) throw new SamlValidationError('the assertion has no ID');
 
-  // Last, so a response refused above burns neither the request nor the assertion ID.
-  let request: PendingRequest | undefined;
-  if (inResponseTo !== undefined) {
-    request = await ctx.consumeRequest(inResponseTo);
-    if (!request) throw new SamlValidationError('this response answers no login request in progress (expired or already used)', 403);
-    if (request.idp !== idp.entityId) throw new SamlValidationError('the response comes from another identity provider than the one asked', 403);
-  } else if (!ctx.allowUnsolicited) {
+  // Last, so a response refused above burns neither the request nor the assertion ID. Both are
+  // claimed together (one Redis round trip): a response whose request is gone or was meant for
+  // another IdP then burns its assertion ID too, which refuses nothing that could have passed.
+  if (inResponseTo === undefined && !ctx.allowUnsolicited) {
     throw new SamlValidationError('unsolicited responses are not accepted by this university', 403);
   }
   const until = Math.max(confirmedUntil, notOnOrAfter ?? 0) + CLOCK_SKEW_MS;
-  if (!(await ctx.markAssertionSeen(`${idp.entityId}\n${assertionId}`, new Date(until)))) {
-    throw new SamlValidationError('this assertion has already been used', 403);
+  const { request, firstUse } = await ctx.claim(inResponseTo, `${idp.entityId}\n${assertionId}`, new Date(until));
+  if (inResponseTo !== undefined) {
+    if (!request) throw new SamlValidationError('this response answers no login request in progress (expired or already used)', 403);
+    if (request.idp !== idp.entityId) throw new SamlValidationError('the response comes from another identity provider than the one asked', 403);
   }
+  if (!firstUse) throw new SamlValidationError('this assertion has already been used', 403);
   return { idp, nameId, sessionIndex, attributes, request };
 }
 

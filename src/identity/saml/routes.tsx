@@ -136,12 +136,15 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
         idps: await providers(request),
         decryptionKeys: [keys.current.privateKey, ...(keys.next ? [keys.next.privateKey] : [])],
         allowUnsolicited: declaration?.allowUnsolicited === true,
-        consumeRequest: async (id) => {
-          const raw = await redis.getdel(redisKey(tenant, 'request', id));
-          return raw ? (JSON.parse(raw) as PendingRequest) : undefined;
+        claim: async (requestId, assertionId, until) => {
+          const assertion = redisKey(tenant, 'assertion', assertionId);
+          const pxat = Math.max(until.getTime(), Date.now() + 1000);
+          if (requestId === undefined) return { request: undefined, firstUse: (await redis.set(assertion, '1', 'PXAT', pxat, 'NX')) === 'OK' };
+          const replies = await redis.pipeline().getdel(redisKey(tenant, 'request', requestId)).set(assertion, '1', 'PXAT', pxat, 'NX').exec();
+          if (!replies || replies.some(([error]) => error)) throw new Error('Redis refused the login request and assertion claim');
+          const [[, raw], [, set]] = replies as [[null, string | null], [null, string | null]];
+          return { request: raw ? (JSON.parse(raw) as PendingRequest) : undefined, firstUse: set === 'OK' };
         },
-        markAssertionSeen: async (id, until) =>
-          (await redis.set(redisKey(tenant, 'assertion', id), '1', 'PXAT', Math.max(until.getTime(), Date.now() + 1000), 'NX')) === 'OK',
       });
       const attributes = mapAttributes(result.attributes, declaration?.attributes?.map ?? {}, result.idp.scopes);
       const identifier = declaration?.attributes?.identifier ?? 'eduPersonPrincipalName';
