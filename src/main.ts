@@ -57,12 +57,14 @@ async function worker(config: Config): Promise<void> {
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
   const registry = await createTenantRegistry(database, { onReloadError: (e) => log.error({ err: e }, 'tenant registry reload failed') });
+  const storage = createStorage(config.s3);
   const closeAll = async () => {
     await registry.close();
     await Promise.allSettled([queue.close(), database.close()]);
     mailer.close();
+    storage.close();
   };
-  const jobs = await startJobWorker({ config, database, registry, mailer, jobs: createJobs(queue) }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
+  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue) }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
     await closeAll();
     throw error;
   });

@@ -19,7 +19,7 @@ import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, ConflictError, DomainError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
 import { tenantKey, type Storage } from '../platform/storage.js';
-import { parseSize } from '../tenancy/declaration.js';
+import { parseSize, type Declaration } from '../tenancy/declaration.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { contentTypeOf } from './content-types.js';
 import { cleanName, numberedName } from './names.js';
@@ -48,7 +48,10 @@ export interface Usage {
 }
 
 /** Versions kept per file, the current one included. */
-export const KEEP_VERSIONS = 10;
+/** The declaration's documents section, with its defaults. */
+export function documentsSettings(declaration: Declaration): { trashRetentionDays: number; versionsKept: number } {
+  return { trashRetentionDays: declaration.documents?.trashRetentionDays ?? 30, versionsKept: declaration.documents?.versionsKept ?? 10 };
+}
 const PART_SIZE = 8 * 1024 * 1024;
 
 const quotaMessage = "Votre espace de documents est plein : supprimez des fichiers ou videz la corbeille.";
@@ -218,7 +221,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
               .where('id', '<>', versionId)
               .orderBy('created_at', 'desc')
               .orderBy('id', 'desc')
-              .offset(KEEP_VERSIONS - 1)
+              .offset(documentsSettings(actor.tenant.declaration).versionsKept - 1)
               .limit(1000)
               .execute();
             if (old.length) {

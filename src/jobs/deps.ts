@@ -4,6 +4,7 @@ import type { Jobs } from './client.js';
 import type { DbHandle } from '../platform/db.js';
 import { defineJob as defineJobWith } from '../platform/jobs/definition.js';
 import type { Mailer } from '../platform/mail.js';
+import type { Storage } from '../platform/storage.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 
 export interface JobDeps {
@@ -11,6 +12,8 @@ export interface JobDeps {
   database: DbHandle;
   registry: TenantRegistry;
   mailer: Mailer;
+  /** Object storage, for the jobs that delete documents; absent where no such job runs. */
+  storage?: Storage;
   /** Enqueueing follow-up jobs (the notification digest enqueues its mails); absent in roles that only run. */
   jobs?: Pick<Jobs, 'enqueue'>;
 }

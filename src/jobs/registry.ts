@@ -8,6 +8,7 @@ import { pingJob } from './ping.js';
 import { notificationsDigestJob } from '../notifications/jobs.js';
 import { statisticsPurgeJob, statisticsRollupJob } from '../statistics/jobs.js';
 import { samlRefreshMetadataJob } from '../identity/saml/jobs.js';
+import { documentsPurgeTrashJob } from '../documents/jobs.js';
 
 export const JOBS = [
   pingJob,
@@ -21,6 +22,7 @@ export const JOBS = [
   statisticsRollupJob,
   statisticsPurgeJob,
   samlRefreshMetadataJob,
+  documentsPurgeTrashJob,
 ] as const;
 
 type Jobs = (typeof JOBS)[number];

@@ -24,4 +24,5 @@ export const SCHEDULES: readonly Schedule[] = [
   { id: 'statistics.purge', job: 'statistics.purge', pattern: '40 3 * * *', tz: 'Europe/Paris' },
   // Each IdP is refetched when its own refreshMinutes have passed (src/identity/saml/jobs.ts).
   { id: 'saml.refresh-metadata', job: 'saml.refresh-metadata', every: 15 * 60_000 },
+  { id: 'documents.purge-trash', job: 'documents.purge-trash', pattern: '10 4 * * *', tz: 'Europe/Paris' },
 ];

@@ -203,6 +203,16 @@ export const DeclarationSchema = Type.Object(
     mail: Type.Optional(MailSchema),
     /** White pages visibility, profile editing, import safety and the LDAP source (src/directory/). */
     directory: Type.Optional(DirectorySchema),
+    /** Documents (src/documents/): how long the trash keeps items, how many versions of a file are kept. */
+    documents: Type.Optional(
+      Type.Object(
+        {
+          trashRetentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+          versionsKept: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Usage statistics (src/statistics/): how long raw events are kept, the smallest group a report shows. */
     statistics: Type.Optional(
       Type.Object(
