@@ -11,6 +11,7 @@ import { sendPage } from '../web/render.js';
 import { PersonPage, ProfilePage, SearchPage } from './pages.js';
 import { editableFields } from './visibility.js';
 import { vcardOf, type WhitePages, type Who } from './white-pages.js';
+import { recordUsage } from '../statistics/plugin.js';
 
 export const whoOf = (request: FastifyRequest): Who => ({ personId: request.session!.personId, roles: request.session!.roles });
 
@@ -45,6 +46,7 @@ export const directoryRoutes: FastifyPluginAsync<{ whitePages: WhitePages; stora
   app.get<{ Querystring: { q?: string; page?: number } }>('/annuaire', { schema: { querystring: SearchQuery }, preHandler: guard }, async (request, reply) => {
     const query = (request.query.q ?? '').trim();
     const result = query ? await whitePages.search(request.tenant, whoOf(request), query, request.query.page ?? 1) : undefined;
+    if (query) recordUsage(request, 'search', 'directory');
     return sendPage(reply, <SearchPage ctx={pageContext(request)} query={query} {...(result ? { result } : {})} />);
   });
 

@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { requireLogin } from '../identity/authorize.js';
 import { NotFoundError, UnauthenticatedError } from '../platform/errors.js';
 import { pageContext } from '../web/context.js';
+import { recordUsage } from '../statistics/plugin.js';
 import { wantsJson } from '../web/plugin.js';
 import { sendPage } from '../web/render.js';
 import { mayOpenInline } from './content-types.js';
@@ -103,6 +104,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
       }
     }
     const stored = await documents.upload(actor, parent, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
+    for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
     return done(request, reply, folderHref(parent), { files: stored.map(publicNode) });
   });
 
@@ -112,6 +114,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     const query = request.query as { version?: string; affichage?: string };
     // Own file, or one shared with this person (anyone else: 404).
     const { node, version } = await sharing.open(actor, id, query.version || undefined);
+    recordUsage(request, 'download', 'documents');
     return sendVersion(request, reply, node, version, (range) => documents.read(actor, version, range), query.affichage === '1');
   });
 
@@ -179,6 +182,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
   app.get('/documents/recherche', async (request, reply) => {
     const q = String((request.query as { q?: unknown }).q ?? '').slice(0, 200);
     const results = await documents.search(actorOf(request), q);
+    recordUsage(request, 'search', 'documents');
     if (wantsJson(request)) return reply.send({ results: results.map(publicNode) });
     return sendPage(reply, <SearchPage ctx={pageContext(request)} query={q} results={results} />);
   });
@@ -213,6 +217,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
       }
     }
     const stored = await sharing.uploadInto(actorOf(request), folder, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
+    for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
     return done(request, reply, `/documents/partages/dossiers/${folder}`, { files: stored.map(publicNode) });
   });
 
@@ -235,6 +240,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     const person = field(request.body, 'personne') || undefined;
     const group = field(request.body, 'groupe') || undefined;
     const share = await sharing.share(actorOf(request), id, { ...(person ? { person } : {}), ...(group ? { group } : {}) }, field(request.body, 'acces'));
+    recordUsage(request, 'share', 'documents');
     return done(request, reply, `/documents/elements/${id}/partage`, share);
   });
 
