@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { defineJob } from '../jobs/deps.js';
 import { createImports, DEFAULT_DEACTIVATION_THRESHOLD } from './imports.js';
 import { syncLdap } from './ldap.js';
+import { notify } from '../notifications/service.js';
 
 export const directoryImportCsvJob = defineJob({
   name: 'directory.import-csv',
@@ -14,9 +15,38 @@ export const directoryImportCsvJob = defineJob({
     const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
     const threshold = tenant?.declaration.directory?.deactivationThreshold ?? DEFAULT_DEACTIVATION_THRESHOLD;
     const maxPeople = tenant?.declaration.quotas.people ?? Number.MAX_SAFE_INTEGER;
-    return { status: await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log, maxPeople) };
+    const run = () =>
+      deps.database.withTenant(payload.tenantId, (trx) =>
+        trx.selectFrom('directory_imports').select(['status', 'requested_by', 'dry_run', 'counts']).where('tenant_id', '=', payload.tenantId).where('id', '=', payload.importId).executeTakeFirst(),
+      );
+    const before = await run();
+    const status = await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log, maxPeople);
+    // "Import finished", to whoever started it: only when this run ended it (not on a duplicate job).
+    const after = await run();
+    if (tenant && after?.requested_by && (before?.status === 'queued' || before?.status === 'running') && status !== 'running') {
+      await notify(deps, {
+        tenantId: tenant.id,
+        personId: after.requested_by,
+        category: 'import',
+        title: importFinishedTitle(tenant.declaration.defaultLocale, status, after.dry_run, after.counts as Record<string, number>),
+        link: `/admin/annuaire/imports/${payload.importId}`,
+      });
+    }
+    return { status };
   },
 });
+
+function importFinishedTitle(locale: 'fr' | 'en', status: string, dryRun: boolean, counts: Record<string, number>): string {
+  const n = (k: string) => counts[k] ?? 0;
+  if (locale === 'en') {
+    if (status === 'failed') return 'Directory import failed: see its report';
+    if (status === 'needs_force') return 'Directory import stopped: too many deactivations, a forced run is needed';
+    return `Directory import ${dryRun ? '(dry run) ' : ''}finished: ${n('create')} created, ${n('update')} updated, ${n('deactivate')} deactivated`;
+  }
+  if (status === 'failed') return "L'import de l'annuaire a échoué : voir son rapport";
+  if (status === 'needs_force') return "Import de l'annuaire arrêté : trop de désactivations, un import forcé est nécessaire";
+  return `Import de l'annuaire ${dryRun ? '(simulation) ' : ''}terminé : ${n('create')} créés, ${n('update')} mis à jour, ${n('deactivate')} désactivés`;
+}
 
 /** Every 5 minutes; a tenant is synced when its incrementalMinutes (default 15) have passed. */
 export const directoryLdapSyncJob = defineJob({

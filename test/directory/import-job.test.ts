@@ -44,3 +44,21 @@ t.test('directory.purge-deactivated removes deactivated people after the retenti
   const left = await db.withTenant(harness.nord, (trx) => trx.selectFrom('people').select('id').where('id', 'in', [old, recent, active]).execute());
   t.same(left.map((r) => r.id).sort(), [recent, active].sort());
 });
+
+t.test('whoever started an import is told when it finishes (once, even if the job runs twice)', async (t) => {
+  const { directoryImportCsvJob } = await import('../../src/directory/jobs.js');
+  const { testLog } = await import('../helpers/jobs.js');
+  const { addPerson } = await import('./helpers.js');
+  const db = harness.database.app;
+  const admin = await addPerson(db, harness.sud, { source: 'login' });
+  const body = Buffer.from('id;sn;givenName\nc@univ-sud.example;Caron;Claire\n');
+  const id = await imports.createCsvRun(harness.sud, { fileName: 'more.csv', body, dryRun: false, requestedBy: admin });
+  const run = () => directoryImportCsvJob.handle({ tenantId: harness.sud, importId: id }, { jobId: 'test', attempt: 1, log: testLog }, harness.deps);
+  t.same(await run(), { status: 'succeeded' });
+  t.same(await run(), { status: 'succeeded' }, 'a duplicate run changes nothing');
+  const notices = await db.withTenant(harness.sud, (trx) => trx.selectFrom('notifications').select(['category', 'title', 'link']).where('person_id', '=', admin).execute());
+  t.equal(notices.length, 1, 'one notice');
+  t.equal(notices[0]?.category, 'import');
+  t.match(notices[0]?.title, "Import de l'annuaire terminé : 1 créés");
+  t.equal(notices[0]?.link, `/admin/annuaire/imports/${id}`);
+});
