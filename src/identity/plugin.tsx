@@ -71,6 +71,8 @@ export interface Identity {
   endPersonSessions(tenantId: string, personId: string): Promise<number>;
   /** onRequest hook: the session named by this host's realm cookie, if live. */
   loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** The language a logged-in person chose, kept on their person so mail reaches them in it. */
+  rememberLocale(request: FastifyRequest, locale: 'fr' | 'en'): Promise<void>;
 }
 
 /** SP-initiated single logout (src/identity/saml/routes.tsx). */
@@ -223,9 +225,19 @@ export function createIdentity(deps: IdentityDeps): Identity {
     }
   }
 
+  async function rememberLocale(request: FastifyRequest, locale: 'fr' | 'en'): Promise<void> {
+    const session = request.session;
+    if (session?.realm.kind !== 'tenant') return;
+    const { tenantId } = session.realm;
+    await database.withTenant(tenantId, (trx) =>
+      trx.updateTable('people').set({ locale }).where('tenant_id', '=', tenantId).where('id', '=', session.personId).execute(),
+    );
+  }
+
   return {
     sessions,
     loadSession,
+    rememberLocale,
     completeLogin,
     endCurrentSession,
     currentSession: (request) => request.session,
@@ -252,6 +264,13 @@ export const identityPlugin = fp<{ identity: Identity }>(
     app.decorate('identity', identity);
 
     app.addHook('onRequest', identity.loadSession);
+    // The language switch (src/web/plugin.tsx) sets a cookie; a logged-in person's choice is kept too.
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.url !== '/langue/:locale' || reply.statusCode !== 303 || !request.session) return;
+      const { locale } = request.params as { locale: string };
+      if (locale !== 'fr' && locale !== 'en') return;
+      await identity.rememberLocale(request, locale).catch((error: unknown) => request.log.warn({ err: error }, 'language not kept'));
+    });
 
     app.addHook('preValidation', checkCsrf);
 

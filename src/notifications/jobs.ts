@@ -47,7 +47,7 @@ export const notificationsDigestJob = defineJob({
     const { tenantId } = payload;
     const day = payload.day ?? regionalDay();
     const tenant = registry.all().find((t) => t.id === tenantId);
-    const words = WORDS[tenant?.declaration.defaultLocale ?? 'fr'];
+    const tenantLocale = tenant?.declaration.defaultLocale ?? 'fr';
 
     const rows = await database.withTenant(tenantId, async (trx) => {
       await trx
@@ -62,7 +62,7 @@ export const notificationsDigestJob = defineJob({
       return trx
         .selectFrom('notifications as n')
         .innerJoin('people as p', (j) => j.onRef('p.tenant_id', '=', 'n.tenant_id').onRef('p.id', '=', 'n.person_id'))
-        .select(['n.person_id', 'n.title', 'p.display_name', sql<string | null>`coalesce(p.preferred_mail, p.mail)`.as('address')])
+        .select(['n.person_id', 'n.title', 'p.display_name', 'p.locale', sql<string | null>`coalesce(p.preferred_mail, p.mail)`.as('address')])
         .where('n.tenant_id', '=', tenantId)
         .where('n.digest_day', '=', day)
         .where('n.read_at', 'is', null)
@@ -72,21 +72,23 @@ export const notificationsDigestJob = defineJob({
         .execute();
     });
 
-    const byPerson = new Map<string, { name: string; address: string | null; titles: string[] }>();
+    const byPerson = new Map<string, { name: string; address: string | null; locale: 'fr' | 'en'; titles: string[] }>();
     for (const row of rows) {
-      const entry = byPerson.get(row.person_id) ?? { name: row.display_name, address: row.address, titles: [] };
+      const entry = byPerson.get(row.person_id) ?? { name: row.display_name, address: row.address, locale: row.locale ?? tenantLocale, titles: [] };
       entry.titles.push(row.title);
       byPerson.set(row.person_id, entry);
     }
     let enqueued = 0;
-    for (const [personId, { name, address, titles }] of byPerson) {
+    for (const [personId, { name, address, locale, titles }] of byPerson) {
       if (!address) continue;
+      const words = WORDS[locale];
       const key = `digest:${personId}:${day}`;
       await jobs.enqueue(
         'mail.send',
         {
           tenantId,
           key,
+          locale,
           to: { address, name: name.replace(/[\r\n]/g, ' ').slice(0, 200) },
           message: {
             template: 'notice',

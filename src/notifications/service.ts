@@ -84,7 +84,7 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<{ id
     if (delivery !== 'immediate') return undefined;
     return trx
       .selectFrom('people')
-      .select(['display_name', sql<string | null>`coalesce(preferred_mail, mail)`.as('address')])
+      .select(['display_name', 'locale', sql<string | null>`coalesce(preferred_mail, mail)`.as('address')])
       .where('tenant_id', '=', tenantId)
       .where('id', '=', personId)
       .where('status', '=', 'active')
@@ -92,12 +92,13 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<{ id
   });
   invalidateUnread(tenantId, personId);
   if (!recipient?.address || !deps.jobs) return { id, mailed: false };
-  const locale = deps.registry?.all().find((t) => t.id === tenantId)?.declaration.defaultLocale ?? 'fr';
+  const locale = recipient.locale ?? deps.registry?.all().find((t) => t.id === tenantId)?.declaration.defaultLocale ?? 'fr';
   await deps.jobs.enqueue(
     'mail.send',
     {
       tenantId,
       key: `notification:${id}`,
+      locale,
       to: { address: recipient.address, name: recipient.display_name.replace(/[\r\n]/g, ' ').slice(0, 200) },
       message: {
         template: 'notice',

@@ -59,6 +59,8 @@ export interface PeopleTable {
   /** Kept by a trigger (migrations/0009): never written by the application. */
   search_text: ColumnType<string, never, never>;
   name_key: ColumnType<string, never, never>;
+  /** The language the person chose (migrations/0011); null: the tenant's default. */
+  locale: ColumnType<'fr' | 'en' | null, 'fr' | 'en' | null | undefined, 'fr' | 'en' | null>;
 }
 
 export interface GroupsTable {
