@@ -48,15 +48,11 @@ export async function provisionPerson(database: DbHandle, input: ProvisionInput)
       .where('external_id', '=', profile.externalId)
       .executeTakeFirst();
     if (!known) {
-      // New people are created one at a time per tenant, so the count cannot be overtaken.
-      await sql`select pg_advisory_xact_lock(hashtext(${`people-quota:${tenantId}`}))`.execute(trx);
-      const { n } = await trx
-        .selectFrom('people')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('status', '=', 'active')
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= input.maxPeople) return { status: 'full' };
+      // The tenant's count of active people (kept by a trigger, migrations/0012), locked: first
+      // logins of one tenant pass here one at a time, so the quota cannot be overtaken.
+      await trx.insertInto('people_counts').values({ tenant_id: tenantId, active: 0 }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+      const { active } = await trx.selectFrom('people_counts').select('active').where('tenant_id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
+      if (active >= input.maxPeople) return { status: 'full' };
     }
     const id = newId();
     // One statement, so two first logins at once cannot create the person twice. The update

@@ -133,11 +133,18 @@ export interface MailDeliveriesTable {
   sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
+/** Active people per tenant, kept by a trigger on people (migrations/0012). */
+export interface PeopleCountsTable {
+  tenant_id: string;
+  active: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   tenant_hosts: TenantHostsTable;
   tenant_assets: TenantAssetsTable;
   people: PeopleTable;
+  people_counts: PeopleCountsTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
   group_invitations: GroupInvitationsTable;

@@ -42,3 +42,20 @@ t.test("another tenant's quota is its own", async (t) => {
   const res = await login(app, 'sud.localhost', verifiedLogin(sud.id, { idpEntityId: SUD_IDP, nameId: { value: 'sud-1', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }, attributes: { displayName: ['Sud Un'], mail: ['un@univ-sud.example'] } }));
   t.equal(res.statusCode, 303, res.body.slice(0, 200));
 });
+
+t.test('the count follows every change of people, whoever makes it', async (t) => {
+  const counted = () => database.app.withTenant(nord.id, (trx) => trx.selectFrom('people_counts').select('active').executeTakeFirstOrThrow()).then((r) => r.active);
+  const actual = () =>
+    database.app.withTenant(nord.id, (trx) => trx.selectFrom('people').select('id').where('status', '=', 'active').execute()).then((r) => r.length);
+  t.equal(await counted(), await actual(), 'after logins');
+  const [first] = await database.app.withTenant(nord.id, (trx) => trx.selectFrom('people').select('id').execute());
+  await database.app.withTenant(nord.id, (trx) => trx.updateTable('people').set({ status: 'deactivated' }).where('id', '=', first!.id).execute());
+  t.equal(await counted(), 2, 'a deactivation frees a place');
+  t.equal(await counted(), await actual());
+  t.equal((await login(app, 'nord.localhost', person(100))).statusCode, 303, 'so a newcomer gets in');
+  t.equal(await counted(), 3);
+  await database.app.withTenant(nord.id, (trx) => trx.deleteFrom('people').where('id', '=', first!.id).execute());
+  t.equal(await counted(), 3, 'deleting a deactivated person changes nothing');
+  const sudCount = await database.app.withTenant(sud.id, (trx) => trx.selectFrom('people_counts').select(['tenant_id', 'active']).execute());
+  t.same(sudCount.map((r) => r.tenant_id), [sud.id], 'each tenant sees only its own count');
+});
