@@ -52,9 +52,9 @@ function aggregateSelect(tenantId: string, from: string, to: string) {
   // [from, to) in local days, as instants: the time zone's midnight on each side.
   return sql`
     select coalesce(service, '*') as service, coalesce(affiliation, '*') as affiliation, coalesce(event, '*') as event,
-           count(*) as events, count(distinct person_id)::int as people
+           sum(count) as events, count(distinct person_id)::int as people
     from (
-      select e.service, e.event, e.person_id,
+      select e.service, e.event, e.person_id, e.count,
              case when e.person_id is null then 'anonymous'
                   when p.id is null then 'unknown'
                   else case ${affiliationSql} else 'other' end end as affiliation

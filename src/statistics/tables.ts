@@ -13,6 +13,8 @@ export interface UsageEventsTable {
   person_id: string | null;
   event: string;
   service: string;
+  /** Identical events of one flush, written as one row (migrations/0013). */
+  count: ColumnType<number, number | undefined, number>;
 }
 
 export interface UsageAggregateRow {

@@ -17,7 +17,8 @@ const countEvents = async (tenantId: string, where: { event?: string; service?: 
   Number(
     (
       await db.withTenant(tenantId, (trx) => {
-        let q = trx.selectFrom('usage_events').select((eb) => eb.fn.countAll<number>().as('n')).where('tenant_id', '=', tenantId);
+        // A row may stand for several identical events (its count).
+        let q = trx.selectFrom('usage_events').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('count'), eb.lit(0)).as('n')).where('tenant_id', '=', tenantId);
         if (where.event) q = q.where('event', '=', where.event);
         if (where.service) q = q.where('service', '=', where.service);
         return q.executeTakeFirstOrThrow();
