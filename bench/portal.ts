@@ -26,10 +26,8 @@
 // (5000), BENCH_LOG_LEVEL (warn: no per-request log line, which would add the same cost to
 // every route and so flatter the ratios).
 import postgres from 'postgres';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { connectDatabase, type DbHandle } from '../src/platform/db.js';
 import { newId } from '../src/platform/ids.js';
 import { createMailer } from '../src/platform/mail.js';
@@ -38,9 +36,9 @@ import { createStorage } from '../src/platform/storage.js';
 import { applyTenants } from '../src/tenancy/apply.js';
 import { createTenantRegistry } from '../src/tenancy/registry.js';
 import { createTestDatabase } from '../test/helpers/db.js';
-import { REDIS_URL } from '../test/helpers/env.js';
 import { load, type LoadResult } from './lib/load.js';
 import { printFigures, writeResults, type Figures } from './lib/results.js';
+import { benchConfig, median } from './lib/setup.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_SECONDS', 2);
@@ -85,11 +83,6 @@ async function seedPeople(database: DbHandle, tenantId: string, count: number): 
   return ids;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -97,19 +90,7 @@ const database = await createTestDatabase();
 const closers: (() => Promise<unknown> | void)[] = [() => database.drop()];
 try {
   await applyTenants(database.owner.db, 'tenants');
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.appUrl,
-    REDIS_URL,
-    // Nothing in these routes talks to S3 or SMTP (only /readyz would).
-    S3_ENDPOINT: 'http://127.0.0.1:9',
-    S3_BUCKET: 'portique-bench',
-    S3_ACCESS_KEY_ID: 'bench',
-    S3_SECRET_ACCESS_KEY: 'bench',
-    SMTP_URL: 'smtp://127.0.0.1:9',
-    SAML_KEY_SECRET: randomBytes(32).toString('base64'),
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-  });
+  const config = benchConfig(database.appUrl);
 
   const appDb = connectDatabase(config.databaseUrl, { max: POOL, name: 'portique-bench' });
   closers.unshift(() => appDb.close());

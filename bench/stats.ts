@@ -9,10 +9,8 @@
 //   events-written          events the recorder wrote during the run (all of them reach PostgreSQL)
 //
 // Environment: BENCH_SECONDS (3 per load), BENCH_ROUNDS (5), BENCH_CONNECTIONS (16), BENCH_WARMUP (2).
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { connectDatabase } from '../src/platform/db.js';
 import { createMailer } from '../src/platform/mail.js';
 import { createQueueService } from '../src/platform/queue.js';
@@ -21,9 +19,9 @@ import { createUsageRecorder } from '../src/statistics/recorder.js';
 import { applyTenants } from '../src/tenancy/apply.js';
 import { createTenantRegistry } from '../src/tenancy/registry.js';
 import { createTestDatabase } from '../test/helpers/db.js';
-import { REDIS_URL } from '../test/helpers/env.js';
 import { load } from './lib/load.js';
 import { printFigures, writeResults, type Figures } from './lib/results.js';
+import { benchConfig, median } from './lib/setup.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const SECONDS = env('BENCH_SECONDS', 3);
@@ -32,28 +30,12 @@ const CONNECTIONS = env('BENCH_CONNECTIONS', 16);
 const WARMUP = env('BENCH_WARMUP', 2);
 const HOST = 'nord.localhost';
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const database = await createTestDatabase();
 const closers: (() => Promise<unknown> | void)[] = [() => database.drop()];
 try {
   await applyTenants(database.owner.db, 'tenants');
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.appUrl,
-    REDIS_URL,
-    S3_ENDPOINT: 'http://127.0.0.1:9',
-    S3_BUCKET: 'portique-bench',
-    S3_ACCESS_KEY_ID: 'bench',
-    S3_SECRET_ACCESS_KEY: 'bench',
-    SMTP_URL: 'smtp://127.0.0.1:9',
-    SAML_KEY_SECRET: randomBytes(32).toString('base64'),
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-  });
+  const config = benchConfig(database.appUrl);
   const appDb = connectDatabase(config.databaseUrl, { max: 10, name: 'portique-bench' });
   closers.unshift(() => appDb.close());
   const registry = await createTenantRegistry(appDb);
