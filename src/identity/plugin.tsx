@@ -71,6 +71,8 @@ export interface Identity {
   endPersonSessions(tenantId: string, personId: string): Promise<number>;
   /** onRequest hook: the session named by this host's realm cookie, if live. */
   loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** The session a new login of this browser will replace, noted by the SAML layer at /connexion. */
+  sessionToReplace(request: FastifyRequest): { personId: string; handle: string } | undefined;
   /** The language a logged-in person chose, kept on their person so mail reaches them in it. */
   rememberLocale(request: FastifyRequest, locale: 'fr' | 'en'): Promise<void>;
 }
@@ -121,9 +123,13 @@ export function createIdentity(deps: IdentityDeps): Identity {
     return ended;
   }
 
-  async function startSession(request: FastifyRequest, reply: FastifyReply, realm: Realm, data: SessionData, timeouts: Timeouts, returnTo: string) {
-    // A new id at every login, and the one the browser came with is ended: no fixation.
+  async function startSession(request: FastifyRequest, reply: FastifyReply, realm: Realm, data: SessionData, timeouts: Timeouts, login: VerifiedLogin) {
+    // A new id at every login, and the one the browser came with is ended: no fixation. The ACS
+    // POST comes without the cookie (cross-site), so the session noted when the login started
+    // is ended too.
     await endCurrentSession(request, reply);
+    if (login.replacesSession) await sessions.endForPerson(realm, login.replacesSession.personId, login.replacesSession.handle);
+    const returnTo = login.returnTo;
     const { id, session } = await sessions.create(data, timeouts);
     request.session = session;
     reply.setCookie(cookieName(realm, request), id, cookieOptions(request));
@@ -167,7 +173,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     if (!op.operators.includes(profile.externalId)) return refuse(request, reply, 'not an operator', t('login.refused.notOperator'));
     await deps.onOperatorLogin?.(request, { id: profile.externalId, displayName: profile.displayName });
     const data = sessionData(request, login, profile.externalId, profile.displayName, []);
-    return startSession(request, reply, { kind: 'operator' }, data, timeoutsOf(op.identity), login.returnTo);
+    return startSession(request, reply, { kind: 'operator' }, data, timeoutsOf(op.identity), login);
   }
 
   async function completeLogin(request: FastifyRequest, reply: FastifyReply, login: VerifiedLogin): Promise<FastifyReply> {
@@ -200,7 +206,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     const sessionRoles = ROLES.filter((r) => roles.includes(r) || person.grantedRoles.includes(r));
     const data = sessionData(request, login, person.personId, profile.displayName, sessionRoles);
     deps.usage?.record({ tenantId: tenant.id, personId: person.personId, event: 'login', service: 'portal' });
-    return startSession(request, reply, realm, data, timeoutsOf(identity), login.returnTo);
+    return startSession(request, reply, realm, data, timeoutsOf(identity), login);
   }
 
   async function loadSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -238,6 +244,7 @@ export function createIdentity(deps: IdentityDeps): Identity {
     sessions,
     loadSession,
     rememberLocale,
+    sessionToReplace: (request) => (request.session ? { personId: request.session.personId, handle: request.session.handle } : undefined),
     completeLogin,
     endCurrentSession,
     currentSession: (request) => request.session,

@@ -17,4 +17,10 @@ export interface VerifiedLogin {
   readonly attributes: Readonly<Record<string, readonly string[]>>;
   /** Where the person asked to go: a relative path on the same host (already checked). */
   readonly returnTo: string;
+  /**
+   * The session the browser had when it asked to log in (noted at /connexion, kept server-side
+   * with the request): the IdP's POST is cross-site and comes without the cookie, so this is how
+   * the old session is ended instead of lingering.
+   */
+  readonly replacesSession?: { readonly personId: string; readonly handle: string } | undefined;
 }

@@ -195,6 +195,9 @@ t.test('tenant admin from an entitlement; a new session id at each login', async
   await loginThroughIdp('nord.localhost', idps.nord, admin);
   const second = jar.get('portique_session')!;
   t.not(second, first, 'rotated');
+  const realm = { kind: 'tenant' as const, tenantId: registry.bySlug('nord')!.id };
+  t.equal(await portique.app.identity.sessions.get(realm, first), undefined, 'the session the browser had is ended, though the ACS POST came without its cookie');
+  t.ok(await portique.app.identity.sessions.get(realm, second), 'the new one lives');
   const rows = await database.app.withTenant(registry.bySlug('nord')!.id, (trx) => trx.selectFrom('people').select('roles').where('external_id', '=', 'admin@univ-nord.example').execute());
   t.same(rows[0]!.roles, ['staff', 'admin']);
 });

@@ -16,6 +16,8 @@ const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 export interface PendingRequest {
   idp: string;
   returnTo: string;
+  /** The browser's session when it started (see VerifiedLogin.replacesSession). */
+  replaces?: { personId: string; handle: string };
 }
 
 export interface ResponseContext {

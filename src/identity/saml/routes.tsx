@@ -33,6 +33,8 @@ export interface SamlHandover {
   completeLogin(request: FastifyRequest, reply: FastifyReply, login: VerifiedLogin): Promise<FastifyReply>;
   endSessions(tenantId: string, nameId: string, sessionIndex?: string): Promise<number>;
   currentSession(request: FastifyRequest): SamlSessionInfo | null | undefined;
+  /** The session a new login of this browser replaces (opaque to the SAML layer). */
+  sessionToReplace?(request: FastifyRequest): { personId: string; handle: string } | undefined;
 }
 
 declare module 'fastify' {
@@ -112,7 +114,8 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
     const endpoints = sp(request.tenant);
     const keys = await keysOf(request.tenant);
     const id = newRequestId();
-    const pending: PendingRequest = { idp: idp.entityId, returnTo };
+    const replaces = handover.sessionToReplace?.(request);
+    const pending: PendingRequest = { idp: idp.entityId, returnTo, ...(replaces ? { replaces } : {}) };
     await redis.set(redisKey(request.tenant, 'request', id), JSON.stringify(pending), 'EX', REQUEST_TTL_SECONDS);
     const url = redirectUrl(idp.ssoUrl, 'SAMLRequest', authnRequestXml(endpoints, { id, destination: idp.ssoUrl }), returnTo, keys.current.privateKey);
     return reply.header('cache-control', 'no-store').redirect(url, 303);
@@ -161,6 +164,7 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
         sessionIndex: result.sessionIndex,
         attributes,
         returnTo: result.request?.returnTo ?? (typeof relayState === 'string' ? relayState : '/'),
+        replacesSession: result.request?.replaces,
       };
       request.log.info({ idp: login.idpEntityId }, 'SAML login verified');
       return handover.completeLogin(request, reply, login);
