@@ -18,14 +18,24 @@ function der(tag: number, content: Buffer): Buffer {
 }
 const seq = (...parts: Buffer[]) => der(0x30, Buffer.concat(parts));
 const SHA256_WITH_RSA = seq(der(0x06, Buffer.from('2a864886f70d01010b', 'hex')), Buffer.from([0x05, 0x00]));
-const utcTime = (d: Date) => der(0x18, Buffer.from(d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'));
+const generalizedTime = (d: Date) => der(0x18, Buffer.from(d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'));
 const name = (cn: string) => seq(der(0x31, seq(der(0x06, Buffer.from('550403', 'hex')), der(0x0c, Buffer.from(cn, 'utf8')))));
+
+/**
+ * 16 random bytes as a positive DER INTEGER without a leading zero byte: the first byte in
+ * 0x40-0x7f. (Only clearing the top bit left a zero first byte once in 128, which DER forbids:
+ * OpenSSL then refuses the certificate with "illegal padding".)
+ */
+export function randomSerial(): Buffer {
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
+  return serial;
+}
 
 export async function generateKeyAndCertificate(commonName: string, years = 10): Promise<KeyAndCertificate> {
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 });
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const serial = randomBytes(16);
-  serial[0]! &= 0x7f;
+  const serial = randomSerial();
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + years * 365 * 24 * 3600 * 1000);
   const tbs = seq(
@@ -33,7 +43,7 @@ export async function generateKeyAndCertificate(commonName: string, years = 10):
     der(0x02, serial),
     SHA256_WITH_RSA,
     name(commonName.slice(0, 64)),
-    seq(utcTime(notBefore), utcTime(notAfter)),
+    seq(generalizedTime(notBefore), generalizedTime(notAfter)),
     name(commonName.slice(0, 64)),
     spki,
   );
