@@ -5,6 +5,8 @@ import type { Test } from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AxeResults } from 'axe-core';
 import { mkdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { createRequire } from 'node:module';
 
 export const SCREENSHOTS = 'test-output/screenshots';
@@ -41,4 +43,19 @@ export async function checkAxe(t: Test, page: Page, what: string): Promise<void>
     .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`);
   if (problems.length > 0) t.comment(`axe on ${what}:\n${problems.join('\n')}`);
   t.same(problems, [], `no serious or critical accessibility violation on ${what}`);
+}
+
+/**
+ * The app listening on a free loopback port and a browser to open it with; both closed at the
+ * end of the test file (the browser first).
+ */
+export async function serveForBrowser(t: Test, portique: { app: FastifyInstance; close(): Promise<void> }): Promise<{ browser: Browser; port: number }> {
+  let browser: Browser | undefined;
+  t.teardown(async () => {
+    await browser?.close();
+    await portique.close();
+  });
+  await portique.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await launchBrowser();
+  return { browser, port: (portique.app.server.address() as AddressInfo).port };
 }

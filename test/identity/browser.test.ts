@@ -4,14 +4,12 @@
 // phone never scrolls sideways. The session is opened by the session store, as completeLogin does
 // (the SAML round trip is round-trip.test.ts).
 import t from 'tap';
-import type { Browser } from 'playwright-core';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { createIdp, idpMetadata } from '../../infra/dev-idp/idp.js';
 import { startPortique } from '../helpers/app.js';
-import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
+import { SCREENSHOTS, checkAxe, serveForBrowser } from '../helpers/browser.js';
 
 // The demo tenants, with nord's IdP metadata made here (`make dev` writes it from the dev IdP;
 // a test must not depend on that): single logout goes to a local port where nothing listens.
@@ -21,14 +19,7 @@ const idp = await createIdp({ entityId: 'http://localhost:4000/nord/idp', ssoUrl
 await writeFile(join(tenantsDir, 'nord', 'dev-idp-metadata.xml'), idpMetadata(idp));
 const portique = await startPortique({ tenantsDir });
 t.teardown(() => rm(tenantsDir, { recursive: true, force: true }));
-let browser: Browser | undefined;
-t.teardown(async () => {
-  await browser?.close();
-  await portique.close();
-});
-await portique.app.listen({ host: '127.0.0.1', port: 0 });
-const port = (portique.app.server.address() as AddressInfo).port;
-browser = await launchBrowser();
+const { browser, port } = await serveForBrowser(t, portique);
 const nord = portique.registry.bySlug('nord')!;
 const origin = `http://nord.localhost:${port}`;
 
@@ -51,7 +42,7 @@ async function openSession(userAgent: string) {
 }
 
 async function loggedInPage(viewport: { width: number; height: number }) {
-  const context = await browser!.newContext({ viewport, locale: 'fr-FR' });
+  const context = await browser.newContext({ viewport, locale: 'fr-FR' });
   t.teardown(() => context.close());
   const id = await openSession('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36');
   await context.addCookies([{ name: 'portique_session', value: id, domain: 'nord.localhost', path: '/', httpOnly: true, sameSite: 'Lax' }]);

@@ -3,12 +3,11 @@
 // phone never scrolls sideways, and axe-core finds no serious or critical WCAG 2.1 A/AA problem.
 // Full-page screenshots land in test-output/screenshots/ for a human to look at.
 import t from 'tap';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 import { startPortique } from '../helpers/app.js';
-import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
+import { SCREENSHOTS, checkAxe, serveForBrowser } from '../helpers/browser.js';
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -38,17 +37,10 @@ async function noHorizontalScroll(page: Page): Promise<{ scrollWidth: number; vi
 }
 
 const portique = await startPortique();
-let browser: Browser | undefined;
-t.teardown(async () => {
-  await browser?.close();
-  await portique.close();
-});
-await portique.app.listen({ host: '127.0.0.1', port: 0 });
-const port = (portique.app.server.address() as AddressInfo).port;
-browser = await launchBrowser();
+const { browser, port } = await serveForBrowser(t, portique);
 
 async function newContext(viewport = DESKTOP): Promise<BrowserContext> {
-  const context = await browser!.newContext({ viewport, locale: 'fr-FR' });
+  const context = await browser.newContext({ viewport, locale: 'fr-FR' });
   t.teardown(() => context.close());
   return context;
 }
