@@ -12,7 +12,7 @@ export const directoryImportCsvJob = defineJob({
   attempts: 3,
   backoffMs: 5000,
   async handle(payload, context, deps) {
-    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = deps.registry.byId(payload.tenantId);
     const threshold = tenant?.declaration.directory?.deactivationThreshold ?? DEFAULT_DEACTIVATION_THRESHOLD;
     const maxPeople = tenant?.declaration.quotas.people ?? Number.MAX_SAFE_INTEGER;
     const run = () =>
@@ -56,7 +56,7 @@ export const directoryLdapSyncJob = defineJob({
   attempts: 3,
   backoffMs: 30_000,
   async handle(payload, context, deps) {
-    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = deps.registry.byId(payload.tenantId);
     const ldap = tenant?.declaration.directory?.ldap;
     if (!tenant || !ldap) return { skipped: 'no ldap source' };
     const state = await deps.database.withTenant(tenant.id, (trx) => trx.selectFrom('directory_sync_state').select('updated_at').where('tenant_id', '=', tenant.id).where('source', '=', 'ldap').executeTakeFirst());
@@ -74,7 +74,7 @@ export const directoryLdapReconcileJob = defineJob({
   attempts: 3,
   backoffMs: 60_000,
   async handle(payload, context, deps) {
-    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = deps.registry.byId(payload.tenantId);
     if (!tenant?.declaration.directory?.ldap) return { skipped: 'no ldap source' };
     return syncLdap(deps.database, tenant, 'full', { log: context.log, ...(payload.forced ? { forced: true } : {}) });
   },
@@ -90,7 +90,7 @@ export const directoryPurgeDeactivatedJob = defineJob({
   payload: {},
   attempts: 2,
   async handle(payload, context, deps) {
-    const tenant = deps.registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = deps.registry.byId(payload.tenantId);
     if (!tenant) return { skipped: 'unknown tenant' };
     const days = tenant.declaration.directory?.retentionDays ?? 365;
     const cutoff = new Date(Date.now() - days * 86_400_000);

@@ -11,7 +11,7 @@ export const documentsPurgeTrashJob = defineJob({
   payload: {},
   attempts: 5,
   async handle(payload, { log }, { database, registry, storage }) {
-    const tenant = registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     if (!storage) throw new UnrecoverableError('documents.purge-trash needs the storage (run it in the worker role)');
     const { trashRetentionDays } = documentsSettings(tenant.declaration);

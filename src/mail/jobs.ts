@@ -34,7 +34,7 @@ export const mailSendJob = defineJob({
   attempts: 12,
   backoffMs: 2000,
   async handle(payload, { log }, { database, registry, mailer, config }) {
-    const tenant = registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     const sender = tenant.declaration.mail;
     if (!sender) throw new UnrecoverableError(`tenant ${tenant.slug} declares no mail sender (mail.from in tenants/${tenant.slug}.yaml)`);

@@ -46,7 +46,7 @@ export const notificationsDigestJob = defineJob({
     if (!jobs) throw new Error('notifications.digest needs the job client (JobDeps.jobs) to enqueue its mails');
     const { tenantId } = payload;
     const day = payload.day ?? regionalDay();
-    const tenant = registry.all().find((t) => t.id === tenantId);
+    const tenant = registry.byId(tenantId);
     const tenantLocale = tenant?.declaration.defaultLocale ?? 'fr';
 
     const rows = await database.withTenant(tenantId, async (trx) => {

@@ -17,7 +17,7 @@ export interface NotifyDeps {
   /** Enqueues the immediate mail (mail.send); without it, notifications are in-app only. */
   jobs?: Pick<Jobs, 'enqueue'>;
   /** The tenant's default language, for the words of the mail around the notification. */
-  registry?: Pick<TenantRegistry, 'all'>;
+  registry?: Pick<TenantRegistry, 'byId'>;
 }
 
 export interface NotifyInput {
@@ -92,7 +92,7 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<{ id
   });
   invalidateUnread(tenantId, personId);
   if (!recipient?.address || !deps.jobs) return { id, mailed: false };
-  const locale = recipient.locale ?? deps.registry?.all().find((t) => t.id === tenantId)?.declaration.defaultLocale ?? 'fr';
+  const locale = recipient.locale ?? deps.registry?.byId(tenantId)?.declaration.defaultLocale ?? 'fr';
   await deps.jobs.enqueue(
     'mail.send',
     {

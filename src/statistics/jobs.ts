@@ -14,7 +14,7 @@ export const statisticsRollupJob = defineJob({
   },
   attempts: 5,
   async handle(payload, { log }, { database, registry }) {
-    const tenant = registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     const { retentionDays } = statisticsSettings(tenant.declaration);
     const day = payload.day ?? addDays(dayIn(new Date()), -1);
@@ -31,7 +31,7 @@ export const statisticsPurgeJob = defineJob({
   payload: {},
   attempts: 3,
   async handle(payload, { log }, { database, registry }) {
-    const tenant = registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     const { retentionDays } = statisticsSettings(tenant.declaration);
     const deleted = await purgeEvents(database, tenant.id, retentionDays);

@@ -16,6 +16,8 @@ export interface Tenant {
 export interface TenantRegistry {
   byHost(host: string | undefined): Tenant | undefined;
   bySlug(slug: string): Tenant | undefined;
+  /** The tenant a job or a stored row names. */
+  byId(id: string): Tenant | undefined;
   all(): Tenant[];
   reload(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export interface RegistryOptions {
 export async function createTenantRegistry(database: DbHandle, options: RegistryOptions = {}): Promise<TenantRegistry> {
   let hosts = new Map<string, Tenant>();
   let slugs = new Map<string, Tenant>();
+  let ids = new Map<string, Tenant>();
 
   async function reload(): Promise<void> {
     const rows = await database.db
@@ -67,6 +70,7 @@ export async function createTenantRegistry(database: DbHandle, options: Registry
     for (const t of nextSlugs.values()) Object.freeze(t);
     hosts = nextHosts;
     slugs = nextSlugs;
+    ids = new Map([...nextSlugs.values()].map((t) => [t.id, t]));
   }
 
   await reload();
@@ -82,6 +86,7 @@ export async function createTenantRegistry(database: DbHandle, options: Registry
       return name ? hosts.get(name) : undefined;
     },
     bySlug: (slug) => slugs.get(slug),
+    byId: (id) => ids.get(id),
     all: () => [...slugs.values()],
     reload,
     async close() {

@@ -15,7 +15,7 @@ export const samlRefreshMetadataJob = defineJob({
   payload: {},
   attempts: 3,
   async handle(payload, { log }, { database, registry, config }) {
-    const tenant = registry.all().find((t) => t.id === payload.tenantId);
+    const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     const providers = (tenant.declaration.identity?.providers ?? []).filter((p) => p.metadataUrl);
     if (providers.length === 0) return { refreshed: [] };
