@@ -13,6 +13,7 @@ const TEXT = {
     rootFolder: '(racine)', usage: 'Espace utilisé : {used} sur {limit}', trashEmpty: 'La corbeille est vide.', restore: 'Restaurer',
     purge: 'Supprimer définitivement', emptyTrash: 'Vider la corbeille', deletedOn: 'Supprimé le', results: 'Résultats pour « {q} »',
     noResults: 'Aucun document ne correspond.', current: 'version actuelle', back: 'Retour au dossier', breadcrumb: "Fil d'Ariane",
+    groupSpaces: 'Espaces de groupe', readOnly: 'Vous pouvez lire cet espace ; seuls ses propriétaires décident qui y écrit.',
   },
   en: {
     title: 'My documents', root: 'My documents', trash: 'Trash', search: 'Search', searchLabel: 'Search my documents',
@@ -22,6 +23,7 @@ const TEXT = {
     rootFolder: '(root)', usage: 'Space used: {used} of {limit}', trashEmpty: 'The trash is empty.', restore: 'Restore',
     purge: 'Delete forever', emptyTrash: 'Empty the trash', deletedOn: 'Deleted on', results: 'Results for “{q}”',
     noResults: 'No document matches.', current: 'current version', back: 'Back to the folder', breadcrumb: 'Breadcrumb',
+    groupSpaces: 'Group spaces', readOnly: 'You can read this space; its owners decide who writes in it.',
   },
 } as const;
 type Key = keyof (typeof TEXT)['fr'];
@@ -40,9 +42,9 @@ export function formatSize(bytes: number, locale: string): string {
 }
 
 const date = (ctx: PageContext, d: Date) => new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(d);
-const folderHref = (id: string | null) => (id ? `/documents?dossier=${id}` : '/documents');
+const folderHref = (id: string | null, base = '/documents') => (id ? `${base}?dossier=${id}` : base);
 
-function QuotaBar(props: { ctx: PageContext; usage: Usage }) {
+export function QuotaBar(props: { ctx: PageContext; usage: Usage }) {
   const { ctx, usage } = props;
   const label = tr(ctx, 'usage', { used: formatSize(usage.used, ctx.locale), limit: formatSize(usage.limit, ctx.locale) });
   return (
@@ -59,7 +61,8 @@ function DocumentsNav(props: { ctx: PageContext }) {
   const { ctx } = props;
   return (
     <div class="documents-tools">
-      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/partages">{ctx.t('documents.shared.title')}</a> · <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
+      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/partages">{ctx.t('documents.shared.title')}</a> · <a href="/documents/groupes">{tr(ctx, 'groupSpaces')}</a> ·{' '}
+      <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
       <form method="get" action="/documents/recherche" role="search" class="inline-form">
         <label for="q">{tr(ctx, 'searchLabel')}</label> <input id="q" name="q" type="search" /> <button type="submit">{tr(ctx, 'search')}</button>
       </form>
@@ -67,16 +70,27 @@ function DocumentsNav(props: { ctx: PageContext }) {
   );
 }
 
-function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: DocumentNode[] }) {
-  const { ctx, item, folders } = props;
+/** Where a space's pages live: '/documents' (my own) or '/documents/groupes/<id>'. */
+export interface SpaceView {
+  base: string;
+  /** Read-only members see no form that changes anything. */
+  canWrite: boolean;
+  /** Versions and sharing pages exist for my own space only. */
+  personal: boolean;
+}
+const PERSONAL: SpaceView = { base: '/documents', canWrite: true, personal: true };
+
+function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: DocumentNode[]; view: SpaceView }) {
+  const { ctx, item, folders, view } = props;
+  const { base } = view;
   const targets = folders.filter((f) => f.id !== item.id);
   return (
     <tr>
       <td>
         {item.kind === 'folder' ? (
-          <a href={folderHref(item.id)}>📁 {item.name}</a>
+          <a href={folderHref(item.id, base)}>📁 {item.name}</a>
         ) : (
-          <a href={`/documents/fichiers/${item.id}`} download>
+          <a href={`${base}/fichiers/${item.id}`} download>
             {item.name}
           </a>
         )}
@@ -89,12 +103,34 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
           <p>
             {item.kind === 'file' && (
               <>
-                <a href={`/documents/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a> · <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a> ·{' '}
+                <a href={`${base}/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a>
+                {view.personal && (
+                  <>
+                    {' · '}
+                    <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a>
+                  </>
+                )}
               </>
             )}
-            <a href={`/documents/elements/${item.id}/partage`}>{ctx.t('documents.share.manage')}</a>
+            {view.personal && (
+              <>
+                {item.kind === 'file' && ' · '}
+                <a href={`/documents/elements/${item.id}/partage`}>{ctx.t('documents.share.manage')}</a>
+              </>
+            )}
           </p>
-          <form method="post" action={`/documents/elements/${item.id}/renommer`}>
+          {view.canWrite && <ItemForms ctx={ctx} item={item} targets={targets} base={base} />}
+        </details>
+      </td>
+    </tr>
+  );
+}
+
+function ItemForms(props: { ctx: PageContext; item: DocumentNode; targets: DocumentNode[]; base: string }) {
+  const { ctx, item, targets, base } = props;
+  return (
+    <>
+          <form method="post" action={`${base}/elements/${item.id}/renommer`}>
             <CsrfField ctx={ctx} />
             <label>
               {tr(ctx, 'name')} <input name="nom" value={item.name} required maxLength={255} />
@@ -102,7 +138,7 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
             <button type="submit">{tr(ctx, 'rename')}</button>
           </form>
           {(['deplacer', 'copier'] as const).map((action) => (
-            <form method="post" action={`/documents/elements/${item.id}/${action}`}>
+            <form method="post" action={`${base}/elements/${item.id}/${action}`}>
               <CsrfField ctx={ctx} />
               <label>
                 {tr(ctx, action === 'deplacer' ? 'move' : 'copy')} {tr(ctx, 'to')}{' '}
@@ -116,45 +152,45 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
               <button type="submit">{tr(ctx, action === 'deplacer' ? 'move' : 'copy')}</button>
             </form>
           ))}
-          <form method="post" action={`/documents/elements/${item.id}/supprimer`}>
+          <form method="post" action={`${base}/elements/${item.id}/supprimer`}>
             <CsrfField ctx={ctx} />
             <button type="submit">{tr(ctx, 'delete')}</button>
           </form>
-        </details>
-      </td>
-    </tr>
+    </>
   );
 }
 
-export function FolderPage(props: { ctx: PageContext; folder: DocumentNode | null; path: DocumentNode[]; items: DocumentNode[]; folders: DocumentNode[]; usage: Usage }) {
+export function FolderPage(props: {
+  ctx: PageContext;
+  folder: DocumentNode | null;
+  path: DocumentNode[];
+  items: DocumentNode[];
+  folders: DocumentNode[];
+  usage: Usage;
+  /** A group space: its name (the root's title), where its pages are, what this person may do, and what its owners see. */
+  space?: { name: string; view: SpaceView; header?: preact.ComponentChildren };
+}) {
   const { ctx, folder, path, items, folders, usage } = props;
+  const view = props.space?.view ?? PERSONAL;
+  const rootTitle = props.space?.name ?? tr(ctx, 'title');
   const csrf = ctx.user?.csrfToken ?? '';
-  const uploadAction = `/documents/envoi?_csrf=${encodeURIComponent(csrf)}${folder ? `&dossier=${folder.id}` : ''}`;
+  const uploadAction = `${view.base}/envoi?_csrf=${encodeURIComponent(csrf)}${folder ? `&dossier=${folder.id}` : ''}`;
   return (
-    <Layout ctx={ctx} title={folder ? folder.name : tr(ctx, 'title')}>
-      <h1>{folder ? folder.name : tr(ctx, 'title')}</h1>
+    <Layout ctx={ctx} title={folder ? folder.name : rootTitle}>
+      <h1>{folder ? folder.name : rootTitle}</h1>
       <nav aria-label={tr(ctx, 'breadcrumb')}>
-        <a href="/documents">{tr(ctx, 'root')}</a>
+        <a href={view.base}>{rootTitle}</a>
         {path.map((p) => (
           <>
             {' / '}
-            <a href={folderHref(p.id)}>{p.name}</a>
+            <a href={folderHref(p.id, view.base)}>{p.name}</a>
           </>
         ))}
       </nav>
       <DocumentsNav ctx={ctx} />
+      {props.space?.header}
       <QuotaBar ctx={ctx} usage={usage} />
-      <form method="post" action={uploadAction} enctype="multipart/form-data" class="upload-form" data-documents-upload>
-        <label for="fichiers">{tr(ctx, 'uploadLabel')}</label> <input id="fichiers" name="fichiers" type="file" multiple required />{' '}
-        <button type="submit">{tr(ctx, 'upload')}</button> <span class="drop-hint">{tr(ctx, 'drop')}</span>
-        <progress hidden max={100} value={0} />
-      </form>
-      <form method="post" action="/documents/dossiers">
-        <CsrfField ctx={ctx} />
-        {folder && <input type="hidden" name="parent" value={folder.id} />}
-        <label for="nom-dossier">{tr(ctx, 'newFolder')}</label> <input id="nom-dossier" name="nom" required maxLength={255} />{' '}
-        <button type="submit">{tr(ctx, 'create')}</button>
-      </form>
+      {view.canWrite ? <WriteForms ctx={ctx} folder={folder} uploadAction={uploadAction} base={view.base} /> : <p>{tr(ctx, 'readOnly')}</p>}
       {items.length === 0 ? (
         <p>{tr(ctx, 'empty')}</p>
       ) : (
@@ -169,13 +205,32 @@ export function FolderPage(props: { ctx: PageContext; folder: DocumentNode | nul
           </thead>
           <tbody>
             {items.map((item) => (
-              <ItemRow ctx={ctx} item={item} folders={folders} />
+              <ItemRow ctx={ctx} item={item} folders={folders} view={view} />
             ))}
           </tbody>
         </table>
       )}
       <script src="/static/documents.js" defer />
     </Layout>
+  );
+}
+
+function WriteForms(props: { ctx: PageContext; folder: DocumentNode | null; uploadAction: string; base: string }) {
+  const { ctx, folder, uploadAction } = props;
+  return (
+    <>
+      <form method="post" action={uploadAction} enctype="multipart/form-data" class="upload-form" data-documents-upload>
+        <label for="fichiers">{tr(ctx, 'uploadLabel')}</label> <input id="fichiers" name="fichiers" type="file" multiple required />{' '}
+        <button type="submit">{tr(ctx, 'upload')}</button> <span class="drop-hint">{tr(ctx, 'drop')}</span>
+        <progress hidden max={100} value={0} />
+      </form>
+      <form method="post" action={`${props.base}/dossiers`}>
+        <CsrfField ctx={ctx} />
+        {folder && <input type="hidden" name="parent" value={folder.id} />}
+        <label for="nom-dossier">{tr(ctx, 'newFolder')}</label> <input id="nom-dossier" name="nom" required maxLength={255} />{' '}
+        <button type="submit">{tr(ctx, 'create')}</button>
+      </form>
+    </>
   );
 }
 

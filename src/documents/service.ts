@@ -12,7 +12,7 @@
 // went wrong (S3 down, client gone, over quota).
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { sql } from 'kysely';
 import type { DbHandle, TenantDb } from '../platform/db.js';
@@ -22,17 +22,23 @@ import { tenantKey, type Storage } from '../platform/storage.js';
 import { parseSize, type Declaration } from '../tenancy/declaration.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { contentTypeOf } from './content-types.js';
+import { copyObject, type CopyOptions } from './copy-object.js';
 import { cleanName, numberedName } from './names.js';
+import { limitsIn, spaceQuota } from './quotas.js';
 import * as repo from './repository.js';
 import type { DocumentNode, DocumentVersion } from './repository.js';
 import './tables.js';
 
 export type { DocumentNode, DocumentVersion } from './repository.js';
 
-/** Who acts: a person of a tenant. Their personal space's id is their person id. */
+/**
+ * Who acts: a person of a tenant, in their personal space (whose id is their person id) or, with
+ * `groupId`, in that group's space (group-spaces.ts checks membership and access before).
+ */
 export interface Actor {
   tenant: Tenant;
   personId: string;
+  groupId?: string;
   /** Someone acting in this person's space through a read-write share (recorded as a version's author). */
   onBehalfOf?: string;
 }
@@ -67,7 +73,8 @@ export interface DocumentsService {
   read(actor: Actor, version: DocumentVersion, range?: { start: number; end: number }): Promise<Readable>;
   rename(actor: Actor, id: string, name: unknown): Promise<DocumentNode>;
   move(actor: Actor, id: string, targetId: string | null): Promise<DocumentNode>;
-  copy(actor: Actor, id: string, targetId: string | null): Promise<DocumentNode>;
+  /** Copies `id` (from `source`'s space, else the actor's) into the actor's space; the copy counts against the actor's space. */
+  copy(actor: Actor, id: string, targetId: string | null, source?: Actor): Promise<DocumentNode>;
   trash(actor: Actor, id: string): Promise<DocumentNode>;
   listTrash(actor: Actor): Promise<DocumentNode[]>;
   restore(actor: Actor, id: string): Promise<DocumentNode>;
@@ -82,16 +89,7 @@ export interface DocumentsService {
   folders(actor: Actor): Promise<DocumentNode[]>;
 }
 
-export function limitsOf(tenant: Tenant, spaceId: string): repo.Limits & { largestUpload: number } {
-  const { quotas } = tenant.declaration;
-  return {
-    tenantId: tenant.id,
-    spaceId,
-    spaceLimit: parseSize(quotas.storagePerPerson),
-    tenantLimit: parseSize(quotas.storageTotal),
-    largestUpload: parseSize(quotas.largestUpload),
-  };
-}
+const largestUpload = (tenant: Tenant) => parseSize(tenant.declaration.quotas.largestUpload);
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === '23505';
 
@@ -113,10 +111,12 @@ class Meter extends Transform {
   }
 }
 
-export function createDocumentsService(deps: { database: DbHandle; storage: Storage }): DocumentsService {
+export function createDocumentsService(deps: { database: DbHandle; storage: Storage; copy?: CopyOptions }): DocumentsService {
   const { database, storage } = deps;
   const tx = <T>(actor: Actor | string, fn: (trx: TenantDb) => Promise<T>) => database.withTenant(typeof actor === 'string' ? actor : actor.tenant.id, fn);
-  const space = (actor: Actor) => actor.personId;
+  const space = (actor: Actor) => actor.groupId ?? actor.personId;
+  const groupOf = (actor: Actor) => actor.groupId ?? null;
+  const reserveFor = (actor: Actor, reservationId: string, wanted: number) => tx(actor, async (trx) => repo.reserve(trx, await limitsIn(trx, actor), reservationId, wanted));
 
   async function deleteObjects(keys: string[]): Promise<void> {
     // After the rows are gone: a failure here leaves an orphan object, which reconciliation removes.
@@ -233,7 +233,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           const nodeId = newId();
           const row = await trx
             .insertInto('document_nodes')
-            .values({ tenant_id: tenantId, id: nodeId, space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: 'file', name, size: stored.size, content_type: contentType, current_version_id: versionId })
+            .values({ tenant_id: tenantId, id: nodeId, space_id: space(actor), owner_id: actor.personId, group_id: groupOf(actor), parent_id: parentId, kind: 'file', name, size: stored.size, content_type: contentType, current_version_id: versionId })
             .returningAll()
             .executeTakeFirstOrThrow();
           await trx.insertInto('document_versions').values({ ...version, node_id: nodeId }).execute();
@@ -249,9 +249,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
 
   return {
     async usage(actor) {
-      const limits = limitsOf(actor.tenant, space(actor));
-      const usage = await tx(actor, (trx) => repo.usageOf(trx, space(actor)));
-      return { used: usage.used, limit: limits.spaceLimit };
+      return tx(actor, async (trx) => {
+        const usage = await repo.usageOf(trx, space(actor));
+        return { used: usage.used, limit: await spaceQuota(trx, actor) };
+      });
     },
 
     async list(actor, folderId) {
@@ -270,7 +271,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           if (await repo.nameTaken(trx, space(actor), parentId, name)) throw new ConflictError(`« ${name} » existe déjà dans ce dossier.`);
           const row = await trx
             .insertInto('document_nodes')
-            .values({ tenant_id: actor.tenant.id, id: newId(), space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: 'folder', name, content_type: null, current_version_id: null })
+            .values({ tenant_id: actor.tenant.id, id: newId(), space_id: space(actor), owner_id: actor.personId, group_id: groupOf(actor), parent_id: parentId, kind: 'folder', name, content_type: null, current_version_id: null })
             .returningAll()
             .executeTakeFirstOrThrow();
           return repo.toNode(row);
@@ -282,11 +283,11 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     },
 
     async upload(actor, parentId, bound, files) {
-      const limits = limitsOf(actor.tenant, space(actor));
+      const limits = { largestUpload: largestUpload(actor.tenant) };
       await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
       const reservationId = newId();
       const wanted = bound ?? limits.largestUpload;
-      const { granted, boundBy } = await tx(actor, (trx) => repo.reserve(trx, limits, reservationId, wanted));
+      const { granted, boundBy } = await reserveFor(actor, reservationId, wanted);
       const stored: DocumentNode[] = [];
       try {
         if (granted === 0 && boundBy !== 'request') throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
@@ -377,10 +378,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       }
     },
 
-    async copy(actor, id, targetId) {
-      const limits = limitsOf(actor.tenant, space(actor));
+    async copy(actor, id, targetId, source = actor) {
+      if (source.tenant.id !== actor.tenant.id) throw new Error('documents: a copy stays within its tenant');
       const { nodes, versions } = await tx(actor, async (trx) => {
-        const node = await mine(trx, actor, id);
+        const node = await mine(trx, source, id);
         const target = await folderOrRoot(trx, actor, targetId);
         const nodes = (await repo.subtree(trx, node.id)).filter((n) => n.deletedAt === null);
         if (target && nodes.some((n) => n.id === target.id)) throw new BadRequestError('Un dossier ne peut pas être copié dans lui-même.');
@@ -390,7 +391,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       });
       const total = versions.reduce((s, v) => s + Number(v.size), 0);
       const reservationId = newId();
-      const { granted, boundBy } = await tx(actor, (trx) => repo.reserve(trx, limits, reservationId, total));
+      const { granted, boundBy } = await reserveFor(actor, reservationId, total);
       const copied: string[] = [];
       try {
         if (granted < total) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
@@ -399,7 +400,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           const vid = newId();
           const key = tenantKey(actor.tenant.id, 'documents', vid);
           try {
-            await storage.client.send(new CopyObjectCommand({ Bucket: storage.bucket, Key: key, CopySource: `${storage.bucket}/${v.object_key}` }));
+            await copyObject(storage, { key: v.object_key, size: Number(v.size), contentType: v.content_type }, key, deps.copy);
           } catch {
             throw new UnavailableError("Le stockage des documents ne répond pas : la copie n'a pas été faite.");
           }
@@ -418,7 +419,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
             const vid = n.currentVersionId ? newVersion.get(n.currentVersionId)! : null;
             const row = await trx
               .insertInto('document_nodes')
-              .values({ tenant_id: actor.tenant.id, id: newIds.get(n.id)!, space_id: space(actor), owner_id: actor.personId, group_id: null, parent_id: parentId, kind: n.kind, name, size: n.size, content_type: n.contentType, current_version_id: vid })
+              .values({ tenant_id: actor.tenant.id, id: newIds.get(n.id)!, space_id: space(actor), owner_id: actor.personId, group_id: groupOf(actor), parent_id: parentId, kind: n.kind, name, size: n.size, content_type: n.contentType, current_version_id: vid })
               .returningAll()
               .executeTakeFirstOrThrow();
             if (isRoot) rootNode = repo.toNode(row);

@@ -76,6 +76,28 @@ export interface DocumentLinksTable {
   created_at: Timestamp;
 }
 
+// migrations/0016_documents_group_spaces_quotas.sql
+export interface DocumentGroupSpacesTable {
+  tenant_id: string;
+  group_id: string;
+  member_access: ColumnType<'read' | 'write', 'read' | 'write' | undefined, 'read' | 'write'>;
+  quota: ColumnType<bigint | null, bigint | number | null | undefined, bigint | number | null>;
+  updated_at: Timestamp;
+}
+
+export interface DocumentQuotaSettingsTable {
+  tenant_id: string;
+  default_per_person: ColumnType<bigint | null, bigint | number | null | undefined, bigint | number | null>;
+  updated_at: Timestamp;
+}
+
+export interface DocumentPersonQuotasTable {
+  tenant_id: string;
+  person_id: string;
+  quota: Bytes;
+  updated_at: Timestamp;
+}
+
 declare module '../platform/database.js' {
   interface Database {
     document_nodes: DocumentNodesTable;
@@ -84,5 +106,8 @@ declare module '../platform/database.js' {
     document_reservations: DocumentReservationsTable;
     document_shares: DocumentSharesTable;
     document_links: DocumentLinksTable;
+    document_group_spaces: DocumentGroupSpacesTable;
+    document_quota_settings: DocumentQuotaSettingsTable;
+    document_person_quotas: DocumentPersonQuotasTable;
   }
 }
