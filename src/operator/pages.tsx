@@ -19,7 +19,8 @@ export interface OperatorPageContext {
   readonly user?: { readonly displayName: string; readonly csrfToken: string };
 }
 
-export function OperatorLayout(props: { ctx: OperatorPageContext; title: string; children: ComponentChildren }) {
+/** `refreshTo`: go on to this address by itself (meta refresh), as the tenant Layout's. */
+export function OperatorLayout(props: { ctx: OperatorPageContext; title: string; refreshTo?: string | undefined; children: ComponentChildren }) {
   const { ctx } = props;
   return (
     <html lang={ctx.locale}>
@@ -27,6 +28,7 @@ export function OperatorLayout(props: { ctx: OperatorPageContext; title: string;
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · ${ctx.consoleName}`}</title>
+        {props.refreshTo && <meta http-equiv="refresh" content={`0;url=${props.refreshTo}`} />}
         <link rel="stylesheet" href="/static/portique.css" />
         {ctx.user && <meta name="csrf-token" content={ctx.user.csrfToken} />}
       </head>

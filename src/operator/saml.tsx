@@ -4,17 +4,24 @@
 // config.operator. Its keys come from the operator declaration (not saml_sp_keys, whose rows
 // belong to tenants), its IdPs from the files next to that declaration. Logins it verifies carry
 // OPERATOR_REALM_ID and land in completeLogin's operator branch, which opens an operator session
-// only for the declared operators and only from these IdPs.
+// only for the declared operators and only from these IdPs. Its pages (discovery, logout, errors)
+// are drawn in the console's shell, never a tenant's: the console has no tenant logo or portal.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { OPERATOR_REALM_ID, OperatorDeclarationError, type OperatorDeclaration } from '../identity/operator.js';
 import { generateKeyAndCertificate } from '../identity/saml/certificate.js';
 import { createIdpResolver } from '../identity/saml/idp.js';
 import type { SpKeyStore, SpKeys } from '../identity/saml/keys.js';
+import type { SamlShell } from '../identity/saml/pages.js';
 import { samlRoutes, type SamlRoutesOptions } from '../identity/saml/routes.js';
+import { DomainError } from '../platform/errors.js';
 import type { Declaration } from '../tenancy/declaration.js';
 import type { Tenant } from '../tenancy/registry.js';
+import { sendPage } from '../web/render.js';
+import { wantsJson } from '../web/plugin.js';
+import { operatorPageContext } from './context.js';
+import { OperatorLayout, OperatorMessagePage } from './pages.js';
 import { operatorHostConstraint } from './routes.js';
 
 /** The console as the SAML layer sees a tenant. Never in the registry: no tenant route can see it. */
@@ -54,6 +61,12 @@ export async function operatorKeyStore(operator: OperatorDeclaration, production
   return { keys: async () => keys, prepareNextKey: fixed('add the next pair to'), promoteNextKey: fixed('swap') };
 }
 
+/** The console's shell for the SAML pages. */
+export function operatorShell(request: FastifyRequest, operator: OperatorDeclaration): SamlShell {
+  const ctx = operatorPageContext(request, operator);
+  return { locale: ctx.locale, page: (props) => <OperatorLayout ctx={ctx} {...props} /> };
+}
+
 export type OperatorSamlOptions = Omit<SamlRoutesOptions, 'keyStore' | 'idpResolver' | 'tenantsDir' | 'keySecret'> & {
   operator: OperatorDeclaration;
 };
@@ -69,9 +82,20 @@ export const operatorSamlRoutes: FastifyPluginAsync<OperatorSamlOptions> = async
   scope.addHook('onRequest', async (request) => {
     request.tenant = tenant;
   });
+  // A refused login or logout on the console: the console's error page. JSON callers, and what
+  // is not a 4xx the SAML layer chose, go on to the global handler (it hides internals).
+  scope.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    const status = error instanceof DomainError ? error.status : error.statusCode;
+    if (wantsJson(request) || status === undefined || status < 400 || status >= 600 || (!(error instanceof DomainError) && status >= 500)) throw error;
+    if (status >= 500) request.log.error({ err: error }, error.message);
+    const ctx = operatorPageContext(request, operator);
+    const title = `${ctx.t('error.title')} ${status}`;
+    return sendPage(reply, <OperatorMessagePage ctx={ctx} title={title} message={error.message} requestId={request.id} />, status);
+  });
   const tenantsDir = dirname(operator.dir);
   await scope.register(samlRoutes, {
     ...options,
+    shell: (request) => operatorShell(request, operator),
     tenantsDir,
     keySecret: 'unused: the operator keys are files',
     keyStore: await operatorKeyStore(operator, options.production),

@@ -1,19 +1,28 @@
 // The discovery page: which IdP, when a tenant has several. Works without JavaScript (the search
-// is a GET form filtered on the server).
-import type { PageContext } from '../../web/layout.js';
-import { Layout } from '../../web/layout.js';
+// is a GET form filtered on the server). The pages are drawn in the shell of whoever serves the
+// SAML routes: a tenant's portal layout, or the operator console's (src/operator/saml.tsx), which
+// has no tenant logo nor portal navigation.
+import type { ComponentChildren, VNode } from 'preact';
+import type { Locale } from '../../web/i18n/index.js';
 import type { IdpConfig } from './idp.js';
 import { samlText } from './messages.js';
 
-export function DiscoveryPage(props: { ctx: PageContext; idps: readonly IdpConfig[]; query: string; last: IdpConfig | undefined; returnTo: string }) {
+/** The page shell the SAML pages are drawn in, bound to the request. */
+export interface SamlShell {
+  readonly locale: Locale;
+  page(props: { title: string; refreshTo?: string; children: ComponentChildren }): VNode;
+}
+
+export function DiscoveryPage(props: { ctx: SamlShell; idps: readonly IdpConfig[]; query: string; last: IdpConfig | undefined; returnTo: string }) {
   const { ctx, query, last, returnTo } = props;
+  const Shell = ctx.page;
   const s = (key: Parameters<typeof samlText>[1], params?: Record<string, string>) => samlText(ctx.locale, key, params);
   const label = (idp: IdpConfig) => (ctx.locale === 'en' && idp.name.en) || idp.name.fr;
   const link = (idp: IdpConfig) => `/connexion?idp=${encodeURIComponent(idp.entityId)}&retour=${encodeURIComponent(returnTo)}`;
   const needle = query.trim().toLocaleLowerCase('fr');
   const shown = props.idps.filter((i) => !needle || `${i.name.fr} ${i.name.en ?? ''} ${i.entityId}`.toLocaleLowerCase('fr').includes(needle));
   return (
-    <Layout ctx={ctx} title={s('discovery.title')}>
+    <Shell title={s('discovery.title')}>
       <section class="discovery">
         <h1>{s('discovery.title')}</h1>
         <p class="lead">{s('discovery.intro')}</p>
@@ -41,7 +50,7 @@ export function DiscoveryPage(props: { ctx: PageContext; idps: readonly IdpConfi
           </ul>
         )}
       </section>
-    </Layout>
+    </Shell>
   );
 }
 
@@ -50,10 +59,11 @@ export function DiscoveryPage(props: { ctx: PageContext; idps: readonly IdpConfi
  * would continue the logout form's submission, which `form-action 'self'` (our CSP) blocks for
  * another origin; a page that moves on by itself is not a form submission.
  */
-export function LogoutContinuePage(props: { ctx: PageContext; idpName: string; to: string }) {
+export function LogoutContinuePage(props: { ctx: SamlShell; idpName: string; to: string }) {
   const s = (key: Parameters<typeof samlText>[1], params?: Record<string, string>) => samlText(props.ctx.locale, key, params);
+  const Shell = props.ctx.page;
   return (
-    <Layout ctx={props.ctx} title={s('logout.title')} refreshTo={props.to}>
+    <Shell title={s('logout.title')} refreshTo={props.to}>
       <section class="notice">
         <h1>{s('logout.title')}</h1>
         <p>{s('logout.continue', { idp: props.idpName })}</p>
@@ -63,6 +73,6 @@ export function LogoutContinuePage(props: { ctx: PageContext; idpName: string; t
           </a>
         </p>
       </section>
-    </Layout>
+    </Shell>
   );
 }

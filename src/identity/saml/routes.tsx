@@ -16,7 +16,8 @@ import { createIdpResolver, type IdpConfig, type IdpResolver } from './idp.js';
 import { createSpKeyStore, type SpKeyStore } from './keys.js';
 import { readLogoutMessage } from './logout.js';
 import { samlText } from './messages.js';
-import { DiscoveryPage, LogoutContinuePage } from './pages.js';
+import { Layout } from '../../web/layout.js';
+import { DiscoveryPage, LogoutContinuePage, type SamlShell } from './pages.js';
 import { validateLoginResponse, type PendingRequest } from './response.js';
 import { authnRequestXml, logoutRequestXml, logoutResponseXml, newRequestId, spEndpoints, spMetadata } from './sp.js';
 import { SamlValidationError } from './xml.js';
@@ -58,6 +59,14 @@ export interface SamlRoutesOptions {
   handover: SamlHandover;
   keyStore?: SpKeyStore;
   idpResolver?: IdpResolver;
+  /** The shell of the SAML pages (default: the tenant's portal layout). */
+  shell?: (request: FastifyRequest) => SamlShell;
+}
+
+/** The tenant's portal layout, for the SAML pages of a tenant host. */
+export function tenantShell(request: FastifyRequest): SamlShell {
+  const ctx = pageContext(request);
+  return { locale: ctx.locale, page: (props) => <Layout ctx={ctx} {...props} /> };
 }
 
 const REQUEST_TTL_SECONDS = 10 * 60;
@@ -67,6 +76,7 @@ const redisKey = (tenant: Tenant, kind: string, id: string) => `portique:${tenan
 
 export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, options) => {
   const { redis, handover } = options;
+  const shellOf = options.shell ?? tenantShell;
   const keyStore = options.keyStore ?? createSpKeyStore(options.database, options.keySecret);
   const idps = options.idpResolver ?? createIdpResolver({ database: options.database, tenantsDir: options.tenantsDir, onProblem: (m) => app.log.warn(m) });
   const sp = (tenant: Tenant) => spEndpoints(tenant, { production: options.production, port: options.port });
@@ -106,7 +116,7 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
     if (!idp) {
       const last = list.find((i) => i.entityId === request.cookies[IDP_COOKIE]);
       const q = typeof query.q === 'string' ? query.q.slice(0, 100) : '';
-      return sendPage(reply, <DiscoveryPage ctx={pageContext(request)} idps={list} query={q} last={last} returnTo={returnTo} />);
+      return sendPage(reply, <DiscoveryPage ctx={shellOf(request)} idps={list} query={q} last={last} returnTo={returnTo} />);
     }
     if (list.length > 1) {
       reply.setCookie(IDP_COOKIE, idp.entityId, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.production, maxAge: 365 * 24 * 3600 });
@@ -179,14 +189,17 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
     if (!session) return reply.redirect('/', 303);
     const tenant = request.tenant;
     await handover.endSessions(tenant.id, session.nameId, session.sessionIndex);
+    // The pages below must not show the person as still logged in.
+    request.session = null;
     const idp = (await idps.providers(tenant)).find((i) => i.entityId === session.idpEntityId);
     if (!idp?.sloUrl) return reply.redirect('/', 303);
     const id = newRequestId();
     await redis.set(redisKey(tenant, 'logout', id), idp.entityId, 'EX', REQUEST_TTL_SECONDS);
     const xml = logoutRequestXml(sp(tenant), { id, destination: idp.sloUrl, nameId: session.nameId, nameIdFormat: session.nameIdFormat, sessionIndex: session.sessionIndex });
     const to = redirectUrl(idp.sloUrl, 'SAMLRequest', xml, undefined, (await keysOf(tenant)).current.privateKey);
-    const idpName = (pageContext(request).locale === 'en' && idp.name.en) || idp.name.fr;
-    return sendPage(reply.header('cache-control', 'no-store'), <LogoutContinuePage ctx={pageContext(request)} idpName={idpName} to={to} />);
+    const shell = shellOf(request);
+    const idpName = (shell.locale === 'en' && idp.name.en) || idp.name.fr;
+    return sendPage(reply.header('cache-control', 'no-store'), <LogoutContinuePage ctx={shell} idpName={idpName} to={to} />);
   });
 
   async function singleLogout(request: FastifyRequest, reply: FastifyReply, binding: 'redirect' | 'post') {
