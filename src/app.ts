@@ -124,7 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     notify: (input) => notify({ database, jobs: shareJobs, registry }, input),
     log: (error) => app.log.warn({ err: error }, 'documents: share notification failed'),
   });
-  await app.register(documentsRoutes, { documents, sharing });
+  await app.register(documentsRoutes, { documents, sharing, database });
   await app.register(publicLinkRoutes, { documents, sharing, redis: queue.redis });
   await app.register(directoryPlugin, { database, queue, storage });
   if (operator) {

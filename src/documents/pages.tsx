@@ -234,11 +234,18 @@ function WriteForms(props: { ctx: PageContext; folder: DocumentNode | null; uplo
   );
 }
 
-export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usage: Usage }) {
+export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usage: Usage; space?: { name: string; base: string } }) {
   const { ctx, items } = props;
+  const base = props.space?.base ?? '/documents';
+  const title = props.space ? `${tr(ctx, 'trash')} · ${props.space.name}` : tr(ctx, 'trash');
   return (
-    <Layout ctx={ctx} title={tr(ctx, 'trash')}>
-      <h1>{tr(ctx, 'trash')}</h1>
+    <Layout ctx={ctx} title={title}>
+      <h1>{title}</h1>
+      {props.space && (
+        <p>
+          <a href={base}>{props.space.name}</a>
+        </p>
+      )}
       <DocumentsNav ctx={ctx} />
       <QuotaBar ctx={ctx} usage={props.usage} />
       {items.length === 0 ? (
@@ -259,11 +266,11 @@ export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usag
                   <td>{item.kind === 'folder' ? `📁 ${item.name}` : item.name}</td>
                   <td>{item.deletedAt ? date(ctx, item.deletedAt) : ''}</td>
                   <td>
-                    <form method="post" action={`/documents/corbeille/${item.id}/restaurer`} class="inline-form">
+                    <form method="post" action={`${base}/corbeille/${item.id}/restaurer`} class="inline-form">
                       <CsrfField ctx={ctx} />
                       <button type="submit">{tr(ctx, 'restore')}</button>
                     </form>{' '}
-                    <form method="post" action={`/documents/corbeille/${item.id}/supprimer`} class="inline-form">
+                    <form method="post" action={`${base}/corbeille/${item.id}/supprimer`} class="inline-form">
                       <CsrfField ctx={ctx} />
                       <button type="submit">{tr(ctx, 'purge')}</button>
                     </form>
@@ -272,7 +279,7 @@ export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usag
               ))}
             </tbody>
           </table>
-          <form method="post" action="/documents/corbeille/vider">
+          <form method="post" action={`${base}/corbeille/vider`}>
             <CsrfField ctx={ctx} />
             <button type="submit">{tr(ctx, 'emptyTrash')}</button>
           </form>

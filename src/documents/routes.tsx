@@ -4,13 +4,18 @@
 import multipart from '@fastify/multipart';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { createGroups } from '../directory/groups.js';
 import { requireLogin } from '../identity/authorize.js';
+import type { DbHandle } from '../platform/db.js';
 import { NotFoundError, UnauthenticatedError } from '../platform/errors.js';
 import { pageContext } from '../web/context.js';
 import { recordUsage } from '../statistics/plugin.js';
 import { wantsJson } from '../web/plugin.js';
 import { sendPage } from '../web/render.js';
+import { documentsAdminRoutes } from './admin-routes.js';
 import { mayOpenInline } from './content-types.js';
+import { groupSpaceRoutes } from './group-routes.js';
+import { createGroupSpaces } from './group-spaces.js';
 import { FolderPage, SearchPage, TrashPage, VersionsPage } from './pages.js';
 import { parseRange } from './range.js';
 import type { Actor, DocumentNode, DocumentVersion, DocumentsService, IncomingFile } from './service.js';
@@ -71,7 +76,7 @@ export async function sendVersion(
   return reply.header('content-length', version.size).send(await read());
 }
 
-export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; sharing: SharingService }> = async (app, { documents, sharing }) => {
+export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; sharing: SharingService; database: DbHandle }> = async (app, { documents, sharing, database }) => {
   // Limits are the tenant's (service.upload counts the bytes); busboy's default 1 MiB must not cut first.
   await app.register(multipart, { limits: { fileSize: Number.MAX_SAFE_INTEGER, files: 100, fields: 10, parts: 110 } });
 
@@ -79,6 +84,9 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     if (!request.tenant?.declaration.services.includes('documents')) throw new NotFoundError();
   });
   app.addHook('preHandler', requireLogin);
+  // Children: they share the login check and the multipart settings above.
+  await app.register(groupSpaceRoutes, { documents, database, groupSpaces: createGroupSpaces({ database, groups: createGroups(database) }) });
+  await app.register(documentsAdminRoutes, { database });
 
   app.get('/documents', async (request, reply) => {
     const actor = actorOf(request);
