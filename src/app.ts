@@ -17,6 +17,8 @@ import { documentsRoutes } from './documents/routes.js';
 import { publicLinkRoutes } from './documents/public.js';
 import { createDocumentsService } from './documents/service.js';
 import { createSharingService } from './documents/sharing.js';
+import { reconciliationRoutes } from './documents/reconcile-pages.js';
+import { clamdPing, scanRequester } from './documents/scan.js';
 import { notify } from './notifications/service.js';
 import { createJobs } from './jobs/client.js';
 import { recordAudit } from './operator/audit.js';
@@ -89,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       s3: () => storage.ping(),
       smtp: () => mailer.ping(),
     },
+    // Not needed to serve: pending files are served (src/documents/scan.ts).
+    optional: { 'virus scan': async () => (config.clamd ? clamdPing(config.clamd) : 'off') },
   });
   await app.register(webPlugin, { production: config.env === 'production' });
   const usage = deps.usage === undefined ? createUsageRecorder(database, { log: app.log }) : deps.usage;
@@ -116,8 +120,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
-  const documents = createDocumentsService({ database, storage });
   const shareJobs = createJobs(queue);
+  const scan = config.clamd ? scanRequester({ database, jobs: shareJobs, log: (error) => app.log.error({ err: error }, 'documents: virus scan not requested') }) : undefined;
+  const documents = createDocumentsService({ database, storage, ...(scan ? { afterStore: scan } : {}) });
   const sharing = createSharingService({
     database,
     documents,
@@ -126,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(documentsRoutes, { documents, sharing, database });
   await app.register(publicLinkRoutes, { documents, sharing, redis: queue.redis });
+  await app.register(reconciliationRoutes, { database, scanOn: config.clamd !== undefined });
   await app.register(directoryPlugin, { database, queue, storage });
   if (operator) {
     const regional = createRegional({ database, registry, jobs: createJobs(queue) });

@@ -29,6 +29,8 @@ export interface Config {
   readonly operator: { readonly host: string; readonly declarationFile: string } | undefined;
   /** Encrypts the per-tenant SAML SP private keys at rest (SAML_KEY_SECRET); required to serve SAML logins. */
   readonly samlKeySecret: string | undefined;
+  /** clamd's TCP address (CLAMD_ADDRESS=host:port): new documents are scanned; unset: the scan is off. */
+  readonly clamd: { readonly host: string; readonly port: number } | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -93,6 +95,15 @@ function samlKeySecret(env: Env): string | undefined {
   return value;
 }
 
+function clamdAddress(env: Env): Config['clamd'] {
+  const value = env.CLAMD_ADDRESS?.trim();
+  if (!value) return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) throw new ConfigError(`CLAMD_ADDRESS must be host:port, e.g. 127.0.0.1:3310 (got "${value}")`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = optional(env, 'NODE_ENV', 'development');
   if (nodeEnv !== 'development' && nodeEnv !== 'test' && nodeEnv !== 'production') {
@@ -124,5 +135,6 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: env.METRICS_TOKEN?.trim() || undefined,
     operator: operatorConsole(env),
     samlKeySecret: samlKeySecret(env),
+    clamd: clamdAddress(env),
   } satisfies Config);
 }

@@ -30,6 +30,8 @@ export interface DocumentVersion {
   contentType: string;
   sha256: string;
   createdAt: Date;
+  /** Set by service.open while the virus scan has no verdict, or could not give one (scan.ts). */
+  scan?: 'pending' | 'unscanned';
 }
 
 export const toNode = (row: NodeRow): DocumentNode => ({

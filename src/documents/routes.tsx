@@ -62,6 +62,7 @@ export async function sendVersion(
     .header('cache-control', 'private, no-cache')
     .header('etag', `"${version.sha256}"`)
     .header('accept-ranges', 'bytes');
+  if (version.scan) reply.header('x-virus-scan', version.scan);
   const range = parseRange(request.headers.range, version.size);
   if (range.kind === 'unsatisfiable') return reply.status(416).header('content-range', `bytes */${version.size}`).send();
   if (range.kind === 'partial') {

@@ -27,6 +27,7 @@ import { cleanName, numberedName } from './names.js';
 import { limitsIn, spaceQuota } from './quotas.js';
 import * as repo from './repository.js';
 import type { DocumentNode, DocumentVersion } from './repository.js';
+import { downloadGate, type ScanRequester } from './scan.js';
 import './tables.js';
 
 export type { DocumentNode, DocumentVersion } from './repository.js';
@@ -111,7 +112,7 @@ class Meter extends Transform {
   }
 }
 
-export function createDocumentsService(deps: { database: DbHandle; storage: Storage; copy?: CopyOptions }): DocumentsService {
+export function createDocumentsService(deps: { database: DbHandle; storage: Storage; copy?: CopyOptions; afterStore?: ScanRequester }): DocumentsService {
   const { database, storage } = deps;
   const tx = <T>(actor: Actor | string, fn: (trx: TenantDb) => Promise<T>) => database.withTenant(typeof actor === 'string' ? actor : actor.tenant.id, fn);
   const space = (actor: Actor) => actor.groupId ?? actor.personId;
@@ -313,6 +314,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           }
           consumed += landed.size;
           await deleteObjects(result.pruned);
+          await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
           stored.push(result.node);
         }
         return stored;
@@ -329,7 +331,9 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         if (!isUuid(wantedId)) throw new NotFoundError("Cette version n'existe pas.");
         const version = (await repo.versionsOf(trx, node.id)).find((v) => v.id === wantedId);
         if (!version) throw new NotFoundError("Cette version n'existe pas.");
-        return { node, version };
+        // Every download path comes here: a quarantined content is refused on all of them.
+        const scan = await downloadGate(trx, version.sha256);
+        return { node, version: scan ? { ...version, scan } : version };
       });
     },
 

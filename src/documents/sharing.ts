@@ -17,6 +17,7 @@ import type { NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
 import type { NodeRow } from './repository.js';
 import type { Actor, DocumentNode, DocumentsService, DocumentVersion, IncomingFile } from './service.js';
+import { assertShareable } from './scan.js';
 import './tables.js';
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
@@ -259,6 +260,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
       if (!person === !group) throw new BadRequestError('Indiquez une personne ou un groupe.');
       const { node, share, recipients } = await tx(actor.tenant.id, async (trx) => {
         const node = await owned(trx, actor, nodeId);
+        await assertShareable(trx, node);
         let personId: string | null = null;
         let groupId: string | null = null;
         if (person) {
@@ -328,6 +330,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
       return tx(actor.tenant.id, async (trx) => {
         const node = await owned(trx, actor, nodeId);
         if (node.kind !== 'file') throw new BadRequestError('Un lien public se crée sur un fichier.');
+        await assertShareable(trx, node);
         const row = await trx
           .insertInto('document_links')
           .values({ tenant_id: actor.tenant.id, id: newId(), node_id: node.id, token_sha256: tokenHash(token), password_hash: passwordHash, expires_at: expiresAt, created_by: actor.personId })

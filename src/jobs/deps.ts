@@ -8,7 +8,7 @@ import type { Storage } from '../platform/storage.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 
 export interface JobDeps {
-  config: Pick<Config, 'env' | 'http' | 'tenantsDir'>;
+  config: Pick<Config, 'env' | 'http' | 'tenantsDir'> & Partial<Pick<Config, 'clamd'>>;
   database: DbHandle;
   registry: TenantRegistry;
   mailer: Mailer;

@@ -9,6 +9,8 @@ import { notificationsDigestJob } from '../notifications/jobs.js';
 import { statisticsPurgeJob, statisticsRollupJob } from '../statistics/jobs.js';
 import { samlRefreshMetadataJob } from '../identity/saml/jobs.js';
 import { documentsPurgeTrashJob } from '../documents/jobs.js';
+import { documentsReconcileJob } from '../documents/reconcile.js';
+import { documentsScanJob } from '../documents/scan.js';
 
 export const JOBS = [
   pingJob,
@@ -23,6 +25,8 @@ export const JOBS = [
   statisticsPurgeJob,
   samlRefreshMetadataJob,
   documentsPurgeTrashJob,
+  documentsReconcileJob,
+  documentsScanJob,
 ] as const;
 
 type Jobs = (typeof JOBS)[number];

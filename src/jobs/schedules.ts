@@ -25,4 +25,6 @@ export const SCHEDULES: readonly Schedule[] = [
   // Each IdP is refetched when its own refreshMinutes have passed (src/identity/saml/jobs.ts).
   { id: 'saml.refresh-metadata', job: 'saml.refresh-metadata', every: 15 * 60_000 },
   { id: 'documents.purge-trash', job: 'documents.purge-trash', pattern: '10 4 * * *', tz: 'Europe/Paris' },
+  // After the trash purge, so the objects it deleted are not listed again.
+  { id: 'documents.reconcile', job: 'documents.reconcile', pattern: '40 4 * * *', tz: 'Europe/Paris' },
 ];

@@ -8,6 +8,8 @@ export const CATEGORIES = {
   import: { default: 'immediate', label: { fr: 'Imports de l’annuaire', en: 'Directory imports' } },
   group: { default: 'digest', label: { fr: 'Groupes et invitations', en: 'Groups and invitations' } },
   announcement: { default: 'digest', label: { fr: 'Annonces de l’établissement', en: 'Announcements' } },
+  // A file of mine quarantined by the virus scan, or lost by the storage (src/documents/scan.ts, reconcile.ts).
+  documents: { default: 'immediate', label: { fr: 'Alertes sur mes documents', en: 'Alerts about my documents' } },
 } as const satisfies Record<string, { default: Delivery; label: { fr: string; en: string } }>;
 
 export type Category = keyof typeof CATEGORIES;

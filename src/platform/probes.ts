@@ -3,10 +3,13 @@
 import fp from 'fastify-plugin';
 import type { Metrics } from './metrics.js';
 
-export type ReadinessCheck = () => Promise<void>;
+/** Resolves when the service answers (with a word to show instead of "up", e.g. "off"). */
+export type ReadinessCheck = () => Promise<void | string>;
 
 export interface ProbesOptions {
   checks: Record<string, ReadinessCheck>;
+  /** Services shown, and named in `degraded` when down, without making the replica unready (serving does not need them). */
+  optional?: Record<string, ReadinessCheck>;
   metrics: Metrics;
   /** Bearer token for /metrics; without one, only loopback callers may read it. */
   metricsToken?: string | undefined;
@@ -14,7 +17,7 @@ export interface ProbesOptions {
 
 const CHECK_TIMEOUT_MS = 3000;
 
-function withTimeout(check: ReadinessCheck): Promise<void> {
+function withTimeout(check: ReadinessCheck): Promise<void | string> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('timed out')), CHECK_TIMEOUT_MS);
     check().then(resolve, reject).finally(() => clearTimeout(timer));
@@ -22,21 +25,25 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
 }
 
 export const probesPlugin = fp<ProbesOptions>(
-  async (app, { checks, metrics, metricsToken }) => {
+  async (app, { checks, optional = {}, metrics, metricsToken }) => {
     app.get('/healthz', { config: { tenant: false } }, async () => ({ status: 'ok' }));
 
     app.get('/readyz', { config: { tenant: false } }, async (request, reply) => {
-      const names = Object.keys(checks);
-      const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!)));
+      const all = { ...checks, ...optional };
+      const names = Object.keys(all);
+      const results = await Promise.allSettled(names.map((name) => withTimeout(all[name]!)));
       const services = Object.fromEntries(
         names.map((name, i) => {
           const r = results[i]!;
-          return [name, r.status === 'fulfilled' ? 'up' : `down: ${(r.reason as Error)?.message ?? r.reason}`];
+          return [name, r.status === 'fulfilled' ? (r.value ?? 'up') : `down: ${(r.reason as Error)?.message ?? r.reason}`];
         }),
       );
-      const down = names.filter((_, i) => results[i]!.status === 'rejected');
+      const failed = names.filter((_, i) => results[i]!.status === 'rejected');
+      const down = failed.filter((name) => name in checks);
+      const degraded = failed.filter((name) => !(name in checks));
       if (down.length > 0) request.log.warn({ down }, 'not ready');
-      return reply.status(down.length ? 503 : 200).send({ status: down.length ? 'unavailable' : 'ready', down, services });
+      if (degraded.length > 0) request.log.warn({ degraded }, 'degraded');
+      return reply.status(down.length ? 503 : 200).send({ status: down.length ? 'unavailable' : 'ready', down, ...(degraded.length ? { degraded } : {}), services });
     });
 
     app.get('/metrics', { config: { tenant: false } }, async (request, reply) => {

@@ -17,7 +17,8 @@ t.test('healthz answers on any host', async (t) => {
 t.test('readyz: every shared service up', async (t) => {
   const res = await app.inject({ url: '/readyz', headers: { host: 'probe' } });
   t.equal(res.statusCode, 200);
-  t.same(res.json().services, { postgres: 'up', redis: 'up', s3: 'up', smtp: 'up' });
+  t.same(res.json().services, { postgres: 'up', redis: 'up', s3: 'up', smtp: 'up', 'virus scan': 'off' }, 'no CLAMD_ADDRESS: the scan says it is off');
+  t.equal(res.json().degraded, undefined);
 });
 
 t.test('metrics: refused without the token, Prometheus text with it, labelled by tenant and route', async (t) => {
