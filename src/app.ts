@@ -111,7 +111,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(samlRoutes, {
     database,
     redis: queue.redis,
-    tenantsDir: config.tenantsDir,
     production: config.env === 'production',
     port: config.http.port,
     keySecret: config.samlKeySecret,

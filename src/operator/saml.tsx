@@ -27,7 +27,7 @@ import { operatorHostConstraint } from './routes.js';
 /** The console as the SAML layer sees a tenant. Never in the registry: no tenant route can see it. */
 export function operatorTenant(operator: OperatorDeclaration): Tenant {
   const declaration: Declaration = {
-    // The SAML layer finds declared files in <tenantsDir>/<slug>/: here, the declaration's folder.
+    // The IdP resolver reads declared files in <filesDir>/<slug>/: here, the declaration's folder.
     slug: basename(operator.dir),
     displayName: operator.displayName,
     hosts: [operator.host],
@@ -67,7 +67,7 @@ export function operatorShell(request: FastifyRequest, operator: OperatorDeclara
   return { locale: ctx.locale, page: (props) => <OperatorLayout ctx={ctx} {...props} /> };
 }
 
-export type OperatorSamlOptions = Omit<SamlRoutesOptions, 'keyStore' | 'idpResolver' | 'tenantsDir' | 'keySecret'> & {
+export type OperatorSamlOptions = Omit<SamlRoutesOptions, 'keyStore' | 'idpResolver' | 'keySecret'> & {
   operator: OperatorDeclaration;
 };
 
@@ -92,13 +92,11 @@ export const operatorSamlRoutes: FastifyPluginAsync<OperatorSamlOptions> = async
     const title = `${ctx.t('error.title')} ${status}`;
     return sendPage(reply, <OperatorMessagePage ctx={ctx} title={title} message={error.message} requestId={request.id} />, status);
   });
-  const tenantsDir = dirname(operator.dir);
   await scope.register(samlRoutes, {
     ...options,
     shell: (request) => operatorShell(request, operator),
-    tenantsDir,
     keySecret: 'unused: the operator keys are files',
     keyStore: await operatorKeyStore(operator, options.production),
-    idpResolver: createIdpResolver({ database: options.database, tenantsDir, onProblem: (m) => scope.log.warn(m) }),
+    idpResolver: createIdpResolver({ database: options.database, filesDir: dirname(operator.dir), onProblem: (m) => scope.log.warn(m) }),
   });
 };

@@ -6,7 +6,8 @@ import { sql } from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
-import { DeclarationError } from './declaration.js';
+import '../identity/saml/tables.js';
+import { DeclarationError, type DeclarationProblem } from './declaration.js';
 import { loadTenantDeclarations, type LoadedTenant } from './load.js';
 
 export type Change =
@@ -17,11 +18,13 @@ export type Change =
 
 export interface ApplyResult {
   changes: Change[];
+  /** Applied anyway, but worth the operator's eyes (an IdP file not there yet). */
+  warnings: DeclarationProblem[];
   dryRun: boolean;
 }
 
 export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
-  const { tenants, problems } = await loadTenantDeclarations(dir);
+  const { tenants, problems, warnings } = await loadTenantDeclarations(dir);
   if (problems.length > 0) throw new DeclarationError(problems);
   const dryRun = options.dryRun ?? false;
 
@@ -57,7 +60,7 @@ export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?:
     for (const t of existing) {
       if (!tenants.some((d) => d.declaration.slug === t.slug)) changes.push({ kind: 'undeclared', slug: t.slug });
     }
-    return { changes, dryRun };
+    return { changes, warnings, dryRun };
   });
 }
 
@@ -97,6 +100,19 @@ async function writeTenant(trx: Db, id: string, tenant: LoadedTenant, isNew: boo
     await trx
       .insertInto('tenant_assets')
       .values(tenant.assets.map((a) => ({ tenant_id: id, name: a.name, content_type: a.contentType, sha256: a.sha256, body: a.body })))
+      .execute();
+  }
+
+  // The IdPs of metadata files and explicit fields replace what was stored; a metadataUrl's
+  // entity, fetched by the refresh job, stays while that URL is still what the tenant declares.
+  const urls = (declaration.identity?.providers ?? []).filter((p) => p.metadataUrl).map((p) => `${p.entityId}\n${p.metadataUrl}`);
+  const stored = await trx.selectFrom('saml_idp_metadata').select(['entity_id', 'source_url']).where('tenant_id', '=', id).execute();
+  const stale = stored.filter((r) => !urls.includes(`${r.entity_id}\n${r.source_url}`)).map((r) => r.entity_id);
+  if (stale.length > 0) await trx.deleteFrom('saml_idp_metadata').where('tenant_id', '=', id).where('entity_id', 'in', stale).execute();
+  if (tenant.idps.length > 0) {
+    await trx
+      .insertInto('saml_idp_metadata')
+      .values(tenant.idps.map((i) => ({ tenant_id: id, entity_id: i.entityId, source_url: i.source, xml: i.xml, valid_until: i.validUntil, fetched_at: new Date() })))
       .execute();
   }
   await sql`select set_config('app.tenant_id', '', true)`.execute(trx);

@@ -2,7 +2,7 @@
 import type { Db } from '../platform/db.js';
 import type { ApplyResult } from './apply.js';
 
-export function describeChanges({ changes, dryRun }: ApplyResult): string {
+export function describeChanges({ changes, warnings, dryRun }: ApplyResult): string {
   const lines = changes.map((c) => {
     switch (c.kind) {
       case 'create':
@@ -19,7 +19,8 @@ export function describeChanges({ changes, dryRun }: ApplyResult): string {
   const summary = dryRun
     ? `dry run: ${changed} tenant(s) would change, nothing was written`
     : `${changed} tenant(s) changed`;
-  return [...lines, summary].join('\n');
+  const warned = warnings.map((w) => `! ${w.file}: ${w.field}: ${w.reason}`);
+  return [...lines, ...warned, summary].join('\n');
 }
 
 export async function listTenants(db: Db): Promise<string> {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { storedIdpsDigest, storedIdpsOf, type StoredIdp } from '../identity/saml/idp.js';
 import { parseDeclaration, type Declaration, type DeclarationProblem } from './declaration.js';
 
 export interface TenantAsset {
@@ -16,7 +17,9 @@ export interface LoadedTenant {
   file: string;
   declaration: Declaration;
   assets: TenantAsset[];
-  /** Changes whenever the declaration or any of its assets changes. */
+  /** The IdP entities of its metadata files and explicit providers, as serve reads them from saml_idp_metadata. */
+  idps: StoredIdp[];
+  /** Changes whenever the declaration, any of its assets or any of its IdP files changes. */
   digest: string;
 }
 
@@ -30,15 +33,16 @@ const ASSET_TYPES: Record<string, string> = {
 };
 const MAX_ASSET_BYTES = 512 * 1024;
 
-export async function loadTenantDeclarations(dir: string): Promise<{ tenants: LoadedTenant[]; problems: DeclarationProblem[] }> {
+export async function loadTenantDeclarations(dir: string): Promise<{ tenants: LoadedTenant[]; problems: DeclarationProblem[]; warnings: DeclarationProblem[] }> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch {
-    return { tenants: [], problems: [{ file: dir, field: '(folder)', reason: 'cannot be read' }] };
+    return { tenants: [], problems: [{ file: dir, field: '(folder)', reason: 'cannot be read' }], warnings: [] };
   }
   const tenants: LoadedTenant[] = [];
   const problems: DeclarationProblem[] = [];
+  const warnings: DeclarationProblem[] = [];
   const hostOwners = new Map<string, string>();
 
   for (const name of names) {
@@ -81,11 +85,16 @@ export async function loadTenantDeclarations(dir: string): Promise<{ tenants: Lo
       assets.push({ name: assetName, contentType, body, sha256: createHash('sha256').update(body).digest('hex') });
     }
 
+    const declared = await storedIdpsOf(join(dir, declaration.slug), declaration.identity?.providers ?? []);
+    problems.push(...declared.problems.map((p) => ({ file, ...p })));
+    warnings.push(...declared.warnings.map((p) => ({ file, ...p })));
+
     const digest = createHash('sha256')
       .update(JSON.stringify(declaration))
       .update(assets.map((a) => `${a.name}:${a.sha256}`).join(','))
+      .update(storedIdpsDigest(declared.idps))
       .digest('hex');
-    tenants.push({ file, declaration, assets, digest });
+    tenants.push({ file, declaration, assets, idps: declared.idps, digest });
   }
-  return { tenants, problems };
+  return { tenants, problems, warnings };
 }

@@ -61,7 +61,7 @@ const portique = await startPortique({
   beforeReady: async (app: FastifyInstance, deps) => {
     // The tenant SAML routes, handing over to the real identity (unless buildApp already does).
     if (!app.hasRoute({ method: 'POST', url: '/saml/acs' })) {
-      await app.register(samlRoutes, { database: deps.database, redis: deps.queue.redis, tenantsDir, production: false, port: 3000, keySecret: KEY_SECRET, handover: app.identity });
+      await app.register(samlRoutes, { database: deps.database, redis: deps.queue.redis, production: false, port: 3000, keySecret: KEY_SECRET, handover: app.identity });
     }
   },
 });

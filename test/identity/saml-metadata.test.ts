@@ -12,6 +12,7 @@ import { createIdpResolver, refreshIdpMetadata } from '../../src/identity/saml/i
 import { createSpKeyStore } from '../../src/identity/saml/keys.js';
 import { SignedXml } from 'xml-crypto';
 import { NS, attr, children, descendants, parseUntrustedXml } from '../../src/identity/saml/xml.js';
+import { applyTenants } from '../../src/tenancy/apply.js';
 import { startSamlHarness } from './saml-harness.js';
 
 const other = await createIdp({ entityId: 'https://idp.autre.example/idp', ssoUrl: 'https://idp.autre.example/sso', sloUrl: 'https://idp.autre.example/slo', scopes: ['autre.example'] });
@@ -23,6 +24,9 @@ const h = await startSamlHarness({
 });
 t.teardown(() => h.close());
 await writeFile(join(h.tenantsDir, 'nord', 'other-idp.xml'), idpMetadata(other));
+// Serve reads IdP metadata from the database: the file counts once applied.
+await applyTenants(h.portique.database.owner.db, h.tenantsDir);
+await h.portique.registry.reload();
 
 t.test('SP metadata of each tenant: entityID, certificates, endpoints, requested attributes, mdui', async (t) => {
   for (const slug of ['nord', 'sud']) {
@@ -107,7 +111,7 @@ t.test('IdP metadata by URL: signed aggregate fetched, verified, entity picked; 
   body = signed;
   const result = await refreshIdpMetadata(options, tenant, provider);
   t.equal(result.entityId, target.entityId);
-  const resolver = createIdpResolver({ database: h.portique.database.app, tenantsDir: h.tenantsDir });
+  const resolver = createIdpResolver({ database: h.portique.database.app });
   const declared = { ...tenant, declaration: { ...tenant.declaration, identity: { providers: [provider] } } };
   const [idp] = await resolver.providers(declared);
   t.equal(idp?.ssoUrl, 'https://idp.federee.example/sso');

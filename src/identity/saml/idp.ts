@@ -1,16 +1,21 @@
 // The identity providers of a tenant, from its declaration (identity.providers): a metadata file
-// in tenants/<slug>/, a metadata URL (fetched and signature-checked by refreshIdpMetadata, stored
-// in saml_idp_metadata so every replica sees it), or explicit fields.
-import { readFile } from 'node:fs/promises';
+// in tenants/<slug>/, a metadata URL, or explicit fields. Whatever the source, what a login trusts
+// is the IdP's entity stored in saml_idp_metadata, which every replica reads: `tenants apply`
+// copies it from the metadata file, or builds it from the explicit fields and their certificate
+// files (storedIdpsOf); refreshIdpMetadata fetches and signature-checks a metadata URL's. So serve
+// replicas need no tenants/ folder. Only the operator console, whose declaration is a file of the
+// deployment and not a registry row, reads its files where they are (filesDir).
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { XMLSerializer } from '@xmldom/xmldom';
 import type { DbHandle } from '../../platform/db.js';
 import type { Declaration } from '../../tenancy/declaration.js';
 import type { Tenant, TenantRegistry } from '../../tenancy/registry.js';
-import { certificatePem } from './certificate.js';
+import { certificateBody, certificatePem } from './certificate.js';
 import { verifyEnvelopedSignature } from './signature.js';
 import './tables.js';
-import { NS, SamlValidationError, attr, children, descendants, parseUntrustedXml, textOf } from './xml.js';
+import { NS, SamlValidationError, attr, children, descendants, escapeXml, parseUntrustedXml, textOf } from './xml.js';
 
 type ProviderDeclaration = NonNullable<Declaration['identity']>['providers'][number];
 
@@ -68,11 +73,19 @@ export interface IdpResolver {
   providers(tenant: Tenant): Promise<IdpConfig[]>;
 }
 
-export function createIdpResolver(options: { database: DbHandle; tenantsDir: string; onProblem?: (message: string) => void }): IdpResolver {
+/** Where stored entities of declared (not URL) providers say they came from (saml_idp_metadata.source_url). */
+export const fileSource = (name: string) => `file:${name}`;
+export const DECLARATION_SOURCE = 'declaration';
+
+export function createIdpResolver(options: {
+  database: DbHandle;
+  /** Read metadata and certificate files from <filesDir>/<slug>/ instead of the database (the operator console). */
+  filesDir?: string;
+  onProblem?: (message: string) => void;
+}): IdpResolver {
   const cache = new WeakMap<Tenant, { at: number; providers: Promise<IdpConfig[]> }>();
 
-  async function resolve(tenant: Tenant, provider: ProviderDeclaration): Promise<IdpConfig> {
-    const dir = join(options.tenantsDir, tenant.slug);
+  async function fromFiles(dir: string, provider: ProviderDeclaration): Promise<IdpConfig> {
     if (provider.metadataFile) {
       const xml = await readFile(join(dir, provider.metadataFile), 'utf8');
       const root = parseUntrustedXml(xml, MAX_METADATA_BYTES, { allowComments: true }).documentElement!;
@@ -80,24 +93,22 @@ export function createIdpResolver(options: { database: DbHandle; tenantsDir: str
       if (!entity) throw new Error(`${provider.entityId} is not in ${provider.metadataFile}`);
       return idpFromEntity(entity, provider);
     }
-    if (provider.metadataUrl) {
-      const row = await options.database.withTenant(tenant.id, (trx) =>
-        trx.selectFrom('saml_idp_metadata').select(['xml', 'valid_until']).where('tenant_id', '=', tenant.id).where('entity_id', '=', provider.entityId).executeTakeFirst(),
-      );
-      if (!row) throw new Error(`${provider.entityId}: its metadata has not been fetched yet (refreshIdpMetadata)`);
-      if (row.valid_until && row.valid_until.getTime() < Date.now()) throw new Error(`${provider.entityId}: its stored metadata expired on ${row.valid_until.toISOString()}`);
-      return idpFromEntity(parseUntrustedXml(row.xml, MAX_METADATA_BYTES).documentElement!, provider);
-    }
-    if (!provider.ssoUrl || !provider.certificates) throw new Error(`${provider.entityId}: needs metadataFile, metadataUrl, or ssoUrl and certificates`);
+    if (!provider.ssoUrl || !provider.certificates) throw new Error(`${provider.entityId}: needs metadataFile, or ssoUrl and certificates`);
     const certificates = await Promise.all(provider.certificates.map((file) => readFile(join(dir, file), 'utf8')));
-    return {
-      entityId: provider.entityId,
-      name: { fr: provider.name?.fr ?? provider.entityId, en: provider.name?.en },
-      ssoUrl: provider.ssoUrl,
-      sloUrl: provider.sloUrl,
-      certificates: certificates.flatMap(splitPems),
-      scopes: provider.scopes ?? [],
-    };
+    return explicitIdp(provider, certificates.flatMap(splitPems));
+  }
+
+  async function resolve(tenant: Tenant, provider: ProviderDeclaration): Promise<IdpConfig> {
+    if (options.filesDir && !provider.metadataUrl) return fromFiles(join(options.filesDir, tenant.slug), provider);
+    const row = await options.database.readTenant(tenant.id, (db) =>
+      db.selectFrom('saml_idp_metadata').select(['xml', 'valid_until', 'source_url']).where('tenant_id', '=', tenant.id).where('entity_id', '=', provider.entityId).executeTakeFirst(),
+    );
+    const source = provider.metadataUrl ?? (provider.metadataFile ? fileSource(provider.metadataFile) : DECLARATION_SOURCE);
+    if (!row || row.source_url !== source) {
+      throw new Error(provider.metadataUrl ? `${provider.entityId}: its metadata has not been fetched yet (refreshIdpMetadata)` : `${provider.entityId}: not stored yet: run \`portique tenants apply\``);
+    }
+    if (row.valid_until && row.valid_until.getTime() < Date.now()) throw new Error(`${provider.entityId}: its stored metadata expired on ${row.valid_until.toISOString()}`);
+    return idpFromEntity(parseUntrustedXml(row.xml, MAX_METADATA_BYTES).documentElement!, provider);
   }
 
   async function load(tenant: Tenant): Promise<IdpConfig[]> {
@@ -124,6 +135,100 @@ export function createIdpResolver(options: { database: DbHandle; tenantsDir: str
 
 export function splitPems(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((pem) => certificatePem(pem.replace(/-----[A-Z ]+-----/g, ''))) ?? [];
+}
+
+function explicitIdp(provider: ProviderDeclaration, certificates: string[]): IdpConfig {
+  return {
+    entityId: provider.entityId,
+    name: { fr: provider.name?.fr ?? provider.entityId, en: provider.name?.en },
+    ssoUrl: provider.ssoUrl!,
+    sloUrl: provider.sloUrl,
+    certificates,
+    scopes: provider.scopes ?? [],
+  };
+}
+
+/** The entity saml_idp_metadata keeps for an IdP given by explicit fields (what idpFromEntity reads). */
+function explicitEntityXml(provider: ProviderDeclaration, certificates: string[]): string {
+  const keys = certificates.map((c) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certificateBody(c)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`);
+  const service = (name: string, url: string | undefined) => (url ? `<md:${name} Binding="${REDIRECT}" Location="${escapeXml(url)}"/>` : '');
+  return (
+    `<md:EntityDescriptor xmlns:md="${NS.metadata}" xmlns:ds="${NS.dsig}" entityID="${escapeXml(provider.entityId)}">` +
+    `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${keys.join('')}` +
+    `${service('SingleLogoutService', provider.sloUrl)}${service('SingleSignOnService', provider.ssoUrl)}</md:IDPSSODescriptor></md:EntityDescriptor>`
+  );
+}
+
+/** An IdP's entity as `tenants apply` stores it (saml_idp_metadata), from the files of the declaration. */
+export interface StoredIdp {
+  entityId: string;
+  source: string;
+  xml: string;
+  validUntil: Date | null;
+}
+
+export interface DeclaredIdpProblem {
+  field: string;
+  reason: string;
+}
+
+/**
+ * Reads the metadata and certificate files a tenant's providers name, in tenants/<slug>/, and
+ * returns the entity of each as it will be stored, checked as a login would use it. A file that
+ * does not exist yet is a warning (the IdP may be declared before the federation has published
+ * it; its logins stay unavailable until it is there and applied again); a file that is there but
+ * unusable is a problem, and nothing is applied.
+ */
+export async function storedIdpsOf(dir: string, providers: readonly ProviderDeclaration[]): Promise<{ idps: StoredIdp[]; problems: DeclaredIdpProblem[]; warnings: DeclaredIdpProblem[] }> {
+  const idps: StoredIdp[] = [];
+  const problems: DeclaredIdpProblem[] = [];
+  const warnings: DeclaredIdpProblem[] = [];
+  for (const [i, provider] of providers.entries()) {
+    const at = `identity.providers.${i}`;
+    if (providers.findIndex((p) => p.entityId === provider.entityId) !== i) {
+      problems.push({ field: `${at}.entityId`, reason: `${provider.entityId} is declared twice` });
+      continue;
+    }
+    if (provider.metadataUrl) continue;
+    const files = provider.metadataFile ? [['metadataFile', provider.metadataFile] as const] : (provider.certificates ?? []).map((f, j) => [`certificates.${j}`, f] as const);
+    if (files.length === 0 || (!provider.metadataFile && !provider.ssoUrl)) {
+      warnings.push({ field: at, reason: `${provider.entityId} needs metadataFile, metadataUrl, or ssoUrl and certificates: its logins are unavailable` });
+      continue;
+    }
+    const texts: string[] = [];
+    for (const [field, name] of files) {
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) warnings.push({ field: `${at}.${field}`, reason: `${path} does not exist: logins through ${provider.entityId} are unavailable until it does and is applied` });
+      else if (info.size > MAX_METADATA_BYTES) problems.push({ field: `${at}.${field}`, reason: `${path} is larger than ${MAX_METADATA_BYTES / 2 ** 20} MiB` });
+      else texts.push(await readFile(path, 'utf8'));
+    }
+    if (texts.length < files.length) continue;
+    try {
+      if (provider.metadataFile) {
+        const root = parseUntrustedXml(texts[0]!, MAX_METADATA_BYTES, { allowComments: true }).documentElement!;
+        const entity = findEntity(root, provider.entityId);
+        if (!entity) throw new Error(`${provider.entityId} is not in it`);
+        const usable = idpFromEntity(entity, provider);
+        if (usable.certificates.length === 0) throw new Error(`${provider.entityId} has no signing certificate in it`);
+        const validUntil = attr(entity, 'validUntil') ?? (root === entity ? undefined : attr(root, 'validUntil'));
+        idps.push({ entityId: provider.entityId, source: fileSource(provider.metadataFile), xml: new XMLSerializer().serializeToString(entity), validUntil: validUntil ? new Date(validUntil) : null });
+      } else {
+        const certificates = texts.flatMap(splitPems);
+        if (certificates.length === 0) throw new Error('no PEM certificate in the certificate files');
+        idps.push({ entityId: provider.entityId, source: DECLARATION_SOURCE, xml: explicitEntityXml(provider, certificates), validUntil: null });
+      }
+    } catch (error) {
+      const reason = error instanceof SamlValidationError ? error.reason : (error as Error).message;
+      problems.push({ field: `${at}.${provider.metadataFile ? 'metadataFile' : 'certificates'}`, reason });
+    }
+  }
+  return { idps, problems, warnings };
+}
+
+/** What changes when stored IdPs change (part of a tenant's digest). */
+export function storedIdpsDigest(idps: readonly StoredIdp[]): string {
+  return createHash('sha256').update(JSON.stringify(idps.map((i) => [i.entityId, i.source, i.xml, i.validUntil?.toISOString() ?? null]))).digest('hex');
 }
 
 export interface RefreshResult {

@@ -51,7 +51,6 @@ const ACS_BODY_LIMIT = 400 * 1024;
 export interface SamlRoutesOptions {
   database: DbHandle;
   redis: Redis;
-  tenantsDir: string;
   production: boolean;
   /** The public port in development (http://<host>:<port>); ignored in production (https). */
   port: number;
@@ -78,7 +77,7 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
   const { redis, handover } = options;
   const shellOf = options.shell ?? tenantShell;
   const keyStore = options.keyStore ?? createSpKeyStore(options.database, options.keySecret);
-  const idps = options.idpResolver ?? createIdpResolver({ database: options.database, tenantsDir: options.tenantsDir, onProblem: (m) => app.log.warn(m) });
+  const idps = options.idpResolver ?? createIdpResolver({ database: options.database, onProblem: (m) => app.log.warn(m) });
   const sp = (tenant: Tenant) => spEndpoints(tenant, { production: options.production, port: options.port });
   const keysOf = (tenant: Tenant) => keyStore.keys(tenant.id, sp(tenant).entityId);
 
