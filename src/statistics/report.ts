@@ -1,12 +1,14 @@
 // The figures of a period, from the aggregates only, with k-anonymity applied: a figure about
-// fewer than minGroupSize people (but at least one) is withheld, never shown nor exported. Rows
-// about anonymous visitors only (people = 0) concern nobody identifiable and are shown.
+// fewer than minGroupSize people (but at least one) is withheld, never shown nor exported, and so
+// is a complementary figure wherever a shown total would give the withheld one away
+// (suppression.ts). Rows about anonymous visitors only (people = 0) concern nobody identifiable.
 // The same function serves a tenant's admin page and, tenant by tenant, the operator's regional
 // dashboard (regionalStatistics): every tenant has one event schema, so the figures compare.
 import type { DbHandle } from '../platform/db.js';
 import type { Tenant, TenantRegistry } from '../tenancy/registry.js';
 import { nextMonth, monthOf, statisticsSettings } from './rollup.js';
 import { sql } from 'kysely';
+import { cubeKey, cubeLines, monthKey, suppressedCells } from './suppression.js';
 import './tables.js';
 
 export interface Period {
@@ -60,32 +62,68 @@ export interface AggregateRow {
   people: number;
 }
 
-export const shown = (people: number, k: number) => people === 0 || people >= k;
+type Trx = Parameters<Parameters<DbHandle['withTenant']>[1]>[0];
+
+interface Cube {
+  /** Every daily row of the whole months covering the period, each with whether it is withheld. */
+  daily: (AggregateRow & { hidden: boolean })[];
+  /** The months' totals ('*' everywhere). */
+  monthly: { month: string; events: number; people: number; hidden: boolean }[];
+}
+
+/**
+ * The aggregates of the months covering the period, with the cells k-anonymity withholds marked.
+ * Whole months, whatever the period: the pattern of withheld cells must not depend on the period
+ * asked (suppression.ts), or two periods would give away what each one hides.
+ */
+async function readCube(trx: Trx, tenantId: string, period: Period, k: number): Promise<Cube> {
+  const firstMonth = monthOf(period.from);
+  const afterLast = nextMonth(monthOf(period.to));
+  const daily = await trx
+    .selectFrom('usage_daily')
+    .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'service', 'affiliation', 'event', 'events', 'people'])
+    .where('tenant_id', '=', tenantId)
+    .where('day', '>=', firstMonth)
+    .where('day', '<', afterLast)
+    .orderBy('day')
+    .orderBy('service')
+    .orderBy('affiliation')
+    .orderBy('event')
+    .execute();
+  const monthly = await trx
+    .selectFrom('usage_monthly')
+    .select([sql<string>`to_char(month, 'YYYY-MM-DD')`.as('month'), 'events', 'people'])
+    .where('tenant_id', '=', tenantId)
+    .where('month', '>=', firstMonth)
+    .where('month', '<', afterLast)
+    .where('service', '=', '*')
+    .where('affiliation', '=', '*')
+    .where('event', '=', '*')
+    .orderBy('month')
+    .execute();
+  const rows = daily.map((r) => ({ ...r, events: Number(r.events) }));
+  const months = monthly.map((m) => ({ ...m, events: Number(m.events) }));
+  const cells = new Map<string, { events: number; people: number }>();
+  for (const r of rows) cells.set(cubeKey(r), r);
+  for (const m of months) cells.set(monthKey(m.month), m);
+  const hidden = suppressedCells(cells, cubeLines(rows, months.map((m) => m.month)), k);
+  return {
+    daily: rows.map((r) => ({ ...r, hidden: hidden.has(cubeKey(r)) })),
+    monthly: months.map((m) => ({ ...m, hidden: hidden.has(monthKey(m.month)) })),
+  };
+}
 
 /** Every row of usage_daily in the period that k-anonymity lets out (the CSV export). */
 export async function visibleDailyRows(database: DbHandle, tenantId: string, period: Period, k: number): Promise<AggregateRow[]> {
-  const rows = await database.withTenant(tenantId, (trx) =>
-    trx
-      .selectFrom('usage_daily')
-      .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'service', 'affiliation', 'event', 'events', 'people'])
-      .where('tenant_id', '=', tenantId)
-      .where('day', '>=', period.from)
-      .where('day', '<=', period.to)
-      .where((eb) => eb.or([eb('people', '=', 0), eb('people', '>=', k)]))
-      .orderBy('day')
-      .orderBy('service')
-      .orderBy('affiliation')
-      .orderBy('event')
-      .execute(),
-  );
-  return rows.map((r) => ({ ...r, events: Number(r.events) }));
+  const cube = await database.withTenant(tenantId, (trx) => readCube(trx, tenantId, period, k));
+  return cube.daily.filter((r) => !r.hidden && r.day >= period.from && r.day <= period.to).map(({ hidden: _, ...row }) => row);
 }
 
-function breakdown(rows: { key: string; day: string; events: number; people: number }[], k: number): Breakdown[] {
+function breakdown(rows: { key: string; day: string; events: number; people: number; hidden: boolean }[]): Breakdown[] {
   const byKey = new Map<string, { events: number; people: number; days: number; withheld: number }>();
   for (const row of rows) {
     const entry = byKey.get(row.key) ?? { events: 0, people: 0, days: 0, withheld: 0 };
-    if (shown(row.people, k)) {
+    if (!row.hidden) {
       entry.events += row.events;
       entry.people += row.people;
       entry.days += 1;
@@ -99,57 +137,25 @@ function breakdown(rows: { key: string; day: string; events: number; people: num
 
 export async function usageReport(database: DbHandle, tenant: Pick<Tenant, 'id' | 'declaration'>, period: Period): Promise<UsageReport> {
   const k = statisticsSettings(tenant.declaration).minGroupSize;
-  const tenantId = tenant.id;
-  const firstMonth = monthOf(period.from);
-  const { daily, monthly } = await database.withTenant(tenantId, async (trx) => {
-    // Only the rows the page draws: each dimension alone, the others at '*'.
-    const daily = await trx
-      .selectFrom('usage_daily')
-      .select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'service', 'affiliation', 'event', 'events', 'people'])
-      .where('tenant_id', '=', tenantId)
-      .where('day', '>=', period.from)
-      .where('day', '<=', period.to)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('affiliation', '=', '*'), eb('event', '=', '*')]),
-          eb.and([eb('service', '=', '*'), eb('event', '=', '*')]),
-          eb.and([eb('service', '=', '*'), eb('affiliation', '=', '*')]),
-        ]),
-      )
-      .orderBy('day')
-      .execute();
-    const monthly = await trx
-      .selectFrom('usage_monthly')
-      .select([sql<string>`to_char(month, 'YYYY-MM-DD')`.as('month'), 'events', 'people'])
-      .where('tenant_id', '=', tenantId)
-      .where('month', '>=', firstMonth)
-      .where('month', '<', nextMonth(monthOf(period.to)))
-      .where('service', '=', '*')
-      .where('affiliation', '=', '*')
-      .where('event', '=', '*')
-      .orderBy('month')
-      .execute();
-    return { daily: daily.map((r) => ({ ...r, events: Number(r.events) })), monthly: monthly.map((r) => ({ ...r, events: Number(r.events) })) };
-  });
+  const cube = await database.withTenant(tenant.id, (trx) => readCube(trx, tenant.id, period, k));
+  const inPeriod = cube.daily.filter((r) => r.day >= period.from && r.day <= period.to);
 
-  const totals = new Map(daily.filter((r) => r.service === '*' && r.affiliation === '*' && r.event === '*').map((r) => [r.day, r]));
+  const totals = new Map(inPeriod.filter((r) => r.service === '*' && r.affiliation === '*' && r.event === '*').map((r) => [r.day, r]));
   const days: DayFigures[] = [];
   for (let day = period.from; day <= period.to; day = nextDay(day)) {
     const row = totals.get(day);
     if (!row) days.push({ day, people: 0, events: 0 });
-    else if (shown(row.people, k)) days.push({ day, people: row.people, events: row.events });
+    else if (!row.hidden) days.push({ day, people: row.people, events: row.events });
     else days.push({ day, people: null, events: null });
   }
+  // Each dimension alone, the others at '*'.
   const dimension = (pick: (r: AggregateRow) => string, isAlone: (r: AggregateRow) => boolean) =>
-    breakdown(
-      daily.filter((r) => isAlone(r) && pick(r) !== '*').map((r) => ({ key: pick(r), day: r.day, events: r.events, people: r.people })),
-      k,
-    );
+    breakdown(inPeriod.filter((r) => isAlone(r) && pick(r) !== '*').map((r) => ({ key: pick(r), day: r.day, events: r.events, people: r.people, hidden: r.hidden })));
   return {
     period,
     minGroupSize: k,
     daily: days,
-    monthly: monthly.map((m) => (shown(m.people, k) ? { month: m.month, people: m.people, events: m.events } : { month: m.month, people: null, events: null })),
+    monthly: cube.monthly.map((m) => (m.hidden ? { month: m.month, people: null, events: null } : { month: m.month, people: m.people, events: m.events })),
     byService: dimension((r) => r.service, (r) => r.affiliation === '*' && r.event === '*'),
     byAffiliation: dimension((r) => r.affiliation, (r) => r.service === '*' && r.event === '*'),
     byEvent: dimension((r) => r.event, (r) => r.service === '*' && r.affiliation === '*'),

@@ -254,7 +254,6 @@ t.test("usage statistics: every tenant side by side, and one tenant's, k-anonymo
     await trx.insertInto('usage_daily').values({ tenant_id: nord.id, day, ...all, events: 42, people: 7 }).execute();
     // Two people only: below the default threshold of 5, withheld.
     await trx.insertInto('usage_daily').values({ tenant_id: nord.id, day: before, ...all, events: 3, people: 2 }).execute();
-    await trx.insertInto('usage_monthly').values({ tenant_id: nord.id, month: `${day.slice(0, 7)}-01`, ...all, events: 45, people: 8 }).execute();
   });
 
   const regional = await onConsole('GET', '/statistiques');
@@ -263,7 +262,6 @@ t.test("usage statistics: every tenant side by side, and one tenant's, k-anonymo
   const n = tenantRow(regional.body, 'nord');
   const s = tenantRow(regional.body, 'sud');
   t.equal(cell(n, 'events'), '42', 'the withheld day counts nothing');
-  t.equal(cell(n, 'last-month'), '8');
   t.equal(cell(s, 'events'), '0');
   t.match(n, `href="/etablissements/nord/statistiques?du=${period.from}&amp;au=${period.to}"`);
 
@@ -277,6 +275,32 @@ t.test("usage statistics: every tenant side by side, and one tenant's, k-anonymo
   t.notMatch(withheldRow, '>2<');
   t.equal((await onConsole('GET', '/etablissements/nord/statistiques?du=2026-13-01&au=x')).statusCode, 400, 'a bad period is refused, with the default shown');
   t.equal((await onConsole('GET', '/etablissements/nowhere/statistiques')).statusCode, 404);
+});
+
+t.test('the month total minus the days shown does not give a withheld day back, on the dashboard or the tenant page', async (t) => {
+  // A past month of sud's: three days, one about two people, and the month's total.
+  const all = { service: '*', affiliation: '*', event: '*' };
+  const days = [
+    { day: '2026-03-10', events: 40, people: 9 },
+    { day: '2026-03-11', events: 3, people: 2 },
+    { day: '2026-03-12', events: 52, people: 8 },
+  ];
+  await database.app.withTenant(sud.id, async (trx) => {
+    await trx.insertInto('usage_daily').values(days.map((d) => ({ tenant_id: sud.id, ...all, ...d }))).execute();
+    await trx.insertInto('usage_monthly').values({ tenant_id: sud.id, month: '2026-03-01', ...all, events: 95, people: 12 }).execute();
+  });
+  const query = '?du=2026-03-01&au=2026-03-31';
+  const regional = await onConsole('GET', `/statistiques${query}`);
+  const row = tenantRow(regional.body, 'sud');
+  const detail = await onConsole('GET', `/etablissements/sud/statistiques${query}`);
+  const dayCell = (day: string, name: string) => cell(new RegExp(`<tr data-day="${day}">([\\s\\S]*?)</tr>`).exec(detail.body)?.[1] ?? '', name);
+  t.equal(dayCell('2026-03-11', 'people'), 'masqué');
+  t.equal(dayCell('2026-03-10', 'people'), 'masqué', 'the smaller other day is withheld too: 95 - 40 - 52 would have been 3');
+  t.equal(dayCell('2026-03-12', 'people'), '8');
+  t.match(detail.body, /95/, 'the month stays');
+  t.equal(cell(row, 'events'), '52', 'the dashboard sums the days shown only');
+  t.equal(cell(row, 'last-month'), '12');
+  t.notOk(detail.body.includes('>3<') || detail.body.includes('>40<'), 'neither withheld figure is on the page');
 });
 
 t.test('no tenant session reaches the console, on any host', async (t) => {
