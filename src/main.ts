@@ -9,17 +9,24 @@ import { createQueueService } from './platform/queue.js';
 import { createStorage } from './platform/storage.js';
 import { createJobs } from './jobs/client.js';
 import { startJobWorker } from './jobs/worker.js';
+import { createSessionStore } from './identity/session-store.js';
 import { applyTenants } from './tenancy/apply.js';
 import { DeclarationError } from './tenancy/declaration.js';
 import { createTenantRegistry } from './tenancy/registry.js';
-import { describeChanges, listTenants } from './tenancy/cli.js';
+import { describeChanges, listTenants, runOffboarding } from './tenancy/cli.js';
+import { OffboardError } from './tenancy/offboard.js';
+import { Redis } from 'ioredis';
 
 const USAGE = `usage: portique <command>
   serve                      HTTP server (portal, API, SAML, consoles)
   worker                     background job workers
   migrate                    apply migrations/ as the owner role (DATABASE_OWNER_URL)
   tenants apply [--dry-run]  make the registry match tenants/*.yaml
-  tenants list               tenants, hosts and status`;
+  tenants list               tenants, hosts and status
+  tenants export <slug> [--out dir]
+                             everything a university owns (rows, files), into a folder it can take away
+  tenants purge <slug> --confirm <slug> [--no-export]
+                             deletes a suspended university everywhere (database, S3, Redis), once exported`;
 
 function ownerUrl(config: Config): string {
   if (!config.databaseOwnerUrl) throw new ConfigError('DATABASE_OWNER_URL is required for this command');
@@ -64,7 +71,8 @@ async function worker(config: Config): Promise<void> {
     mailer.close();
     storage.close();
   };
-  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue) }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
+  const sessions = createSessionStore(queue.redis);
+  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue), sessions }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
     await closeAll();
     throw error;
   });
@@ -115,6 +123,18 @@ async function main(argv: string[]): Promise<number> {
           console.log(await listTenants(database.db));
           return 0;
         }
+        if (sub === 'export' || sub === 'purge') {
+          const storage = createStorage(config.s3);
+          const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+          try {
+            await redis.connect();
+            console.log(await runOffboarding({ owner: database, storage, redis }, sub, rest));
+            return 0;
+          } finally {
+            storage.close();
+            redis.disconnect();
+          }
+        }
       } finally {
         await database.close();
       }
@@ -131,6 +151,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError) console.error(`configuration error: ${error.message}`);
+    else if (error instanceof OffboardError) console.error(`refused: ${error.message}`);
     else if (error instanceof DeclarationError) console.error(`tenant declarations are invalid, nothing was changed:\n${error.message}`);
     else console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;

@@ -2,7 +2,7 @@
 // Database interface.
 import type { ColumnType } from 'kysely';
 
-export type AuditAction = 'sign-in' | 'suspend' | 'resume' | 'retry-job';
+export type AuditAction = 'sign-in' | 'suspend' | 'resume' | 'retry-job' | 'export' | 'purge';
 
 export interface OperatorAuditTable {
   id: string;

@@ -138,6 +138,8 @@ export const en: Messages = {
   'operator.action.suspend': "Suspension",
   'operator.action.resume': "Resumption",
   'operator.action.retry-job': "Job retry",
+  'operator.action.export': "Export of a university's data",
+  'operator.action.purge': "Permanent deletion of a university",
   'documents.shared.title': "Shared with me",
   'documents.shared.empty': "Nobody has shared a document with you yet.",
   'documents.shared.owner': "Owner",

@@ -137,6 +137,8 @@ export const fr = {
   'operator.action.suspend': "Suspension",
   'operator.action.resume': "Reprise",
   'operator.action.retry-job': "Relance d'un travail",
+  'operator.action.export': "Export des données d'un établissement",
+  'operator.action.purge': "Suppression définitive d'un établissement",
   'documents.shared.title': "Partagés avec moi",
   'documents.shared.empty': "Personne ne vous a encore partagé de document.",
   'documents.shared.owner': "Propriétaire",
