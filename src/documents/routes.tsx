@@ -230,6 +230,27 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     return done(request, reply, `/documents/partages/dossiers/${folder}`, { files: stored.map(publicNode) });
   });
 
+  // Items shared with me: move and trash need write access, copy read access (see sharing.ts for whose quota each uses).
+  const sharedBack = (node: DocumentNode) => (node.parentId ? `/documents/partages/dossiers/${node.parentId}` : '/documents/partages');
+  app.post('/documents/partages/elements/:id/deplacer', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const node = await sharing.move(actorOf(request), id, field(request.body, 'cible') ?? '');
+    return done(request, reply, sharedBack(node), publicNode(node));
+  });
+
+  app.post('/documents/partages/elements/:id/copier', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const node = await sharing.copy(actorOf(request), id, folderParam(field(request.body, 'cible')));
+    // Into my own space: back to it; into a shared folder: back to that folder.
+    return done(request, reply, node.ownerId === actorOf(request).personId && node.spaceId === node.ownerId ? folderHref(node.parentId) : sharedBack(node), publicNode(node));
+  });
+
+  app.post('/documents/partages/elements/:id/supprimer', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const node = await sharing.trash(actorOf(request), id);
+    return done(request, reply, sharedBack(node), publicNode(node));
+  });
+
   const sharePage = async (request: FastifyRequest, reply: FastifyReply, id: string, created?: string) => {
     const data = await sharing.sharesOf(actorOf(request), id);
     return sendPage(reply, <SharePage ctx={pageContext(request)} {...data} origin={`${request.protocol}://${request.host}`} {...(created ? { created } : {})} />);

@@ -433,7 +433,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
             const vid = newVersion.get(v.id)!;
             await trx
               .insertInto('document_versions')
-              .values({ tenant_id: actor.tenant.id, id: vid, node_id: newIds.get(owner.id)!, object_key: tenantKey(actor.tenant.id, 'documents', vid), size: v.size, content_type: v.content_type, sha256: v.sha256, created_by: actor.personId })
+              .values({ tenant_id: actor.tenant.id, id: vid, node_id: newIds.get(owner.id)!, object_key: tenantKey(actor.tenant.id, 'documents', vid), size: v.size, content_type: v.content_type, sha256: v.sha256, created_by: actor.onBehalfOf ?? actor.personId })
               .execute();
           }
           return rootNode!;

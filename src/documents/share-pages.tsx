@@ -9,8 +9,21 @@ import type { Access, LinkRow, ShareRow, SharedItem } from './sharing.js';
 const date = (ctx: PageContext, d: Date) => new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(d);
 const accessLabel = (ctx: PageContext, access: Access) => ctx.t(access === 'write' ? 'documents.shared.write' : 'documents.shared.read');
 
-function SharedRow(props: { ctx: PageContext; node: DocumentNode; access: Access; owner?: string }) {
+const MORE = {
+  fr: {
+    copyMine: 'Copier dans Mes documents', move: 'Déplacer vers', moveSubmit: 'Déplacer', trash: 'Mettre à la corbeille (celle du propriétaire)',
+    folderLink: 'Dossier partagé par lien', empty: 'Ce dossier est vide.', open: 'Ouvrir', unlock: 'Ouvrir le dossier',
+  },
+  en: {
+    copyMine: 'Copy to My documents', move: 'Move to', moveSubmit: 'Move', trash: "Move to the trash (the owner's)",
+    folderLink: 'Folder shared by link', empty: 'This folder is empty.', open: 'Open', unlock: 'Open the folder',
+  },
+} as const;
+const more = (ctx: PageContext, key: keyof (typeof MORE)['fr']) => MORE[ctx.locale][key];
+
+function SharedRow(props: { ctx: PageContext; node: DocumentNode; access: Access; owner?: string; folders?: DocumentNode[] }) {
   const { ctx, node, access } = props;
+  const targets = (props.folders ?? []).filter((f) => f.id !== node.id);
   return (
     <tr>
       <td>{node.kind === 'folder' ? <a href={`/documents/partages/dossiers/${node.id}`}>📁 {node.name}</a> : <a href={`/documents/fichiers/${node.id}`}>{node.name}</a>}</td>
@@ -22,6 +35,30 @@ function SharedRow(props: { ctx: PageContext; node: DocumentNode; access: Access
           <form method="post" action={`/documents/partages/elements/${node.id}/renommer`} class="inline-form">
             <CsrfField ctx={ctx} />
             <input name="nom" value={node.name} required maxLength={255} aria-label={node.name} /> <button type="submit">✎</button>
+          </form>
+        )}
+        <form method="post" action={`/documents/partages/elements/${node.id}/copier`} class="inline-form">
+          <CsrfField ctx={ctx} />
+          <button type="submit">{more(ctx, 'copyMine')}</button>
+        </form>
+        {access === 'write' && targets.length > 0 && (
+          <form method="post" action={`/documents/partages/elements/${node.id}/deplacer`} class="inline-form">
+            <CsrfField ctx={ctx} />
+            <label>
+              {more(ctx, 'move')}{' '}
+              <select name="cible">
+                {targets.map((f) => (
+                  <option value={f.id}>{f.name}</option>
+                ))}
+              </select>
+            </label>{' '}
+            <button type="submit">{more(ctx, 'moveSubmit')}</button>
+          </form>
+        )}
+        {access === 'write' && (
+          <form method="post" action={`/documents/partages/elements/${node.id}/supprimer`} class="inline-form">
+            <CsrfField ctx={ctx} />
+            <button type="submit">{more(ctx, 'trash')}</button>
           </form>
         )}
       </td>
@@ -69,7 +106,7 @@ export function SharedFolderPage(props: { ctx: PageContext; folder: DocumentNode
       <table class="documents">
         <tbody>
           {items.map((n) => (
-            <SharedRow ctx={ctx} node={n} access={access} />
+            <SharedRow ctx={ctx} node={n} access={access} folders={items.filter((i) => i.kind === 'folder')} />
           ))}
         </tbody>
       </table>
@@ -136,9 +173,7 @@ export function SharePage(props: { ctx: PageContext; node: DocumentNode; shares:
         <button type="submit">{ctx.t('documents.share.submit')}</button>
       </form>
       <h2>{ctx.t('documents.links.title')}</h2>
-      {node.kind !== 'file' ? (
-        <p>{ctx.t('documents.links.onlyFiles')}</p>
-      ) : (
+      {(
         <>
           {links.length === 0 ? (
             <p>{ctx.t('documents.links.none')}</p>
@@ -186,14 +221,15 @@ export function PublicLinkPage(props: { ctx: PageContext; token: string; node?: 
       ) : (
         <>
           <p>
-            <strong>{node.name}</strong> — {formatSize(node.size, ctx.locale)}
+            <strong>{node.name}</strong>
+            {node.kind === 'file' ? ` — ${formatSize(node.size, ctx.locale)}` : ` — ${more(ctx, 'folderLink')}`}
           </p>
           {props.error && <p role="alert">{ctx.t(props.error === 'tooMany' ? 'documents.public.tooMany' : 'documents.public.wrongPassword')}</p>}
           {props.hasPassword ? (
             <form method="post" action={`/p/${props.token}`}>
               <CsrfField ctx={ctx} />
               <label for="motdepasse">{ctx.t('documents.public.passwordLabel')}</label> <input id="motdepasse" name="motdepasse" type="password" required autocomplete="off" />{' '}
-              <button type="submit">{ctx.t('documents.public.download')}</button>
+              <button type="submit">{node.kind === 'folder' ? more(ctx, 'unlock') : ctx.t('documents.public.download')}</button>
             </form>
           ) : (
             <p>
@@ -203,6 +239,47 @@ export function PublicLinkPage(props: { ctx: PageContext; token: string; node?: 
             </p>
           )}
         </>
+      )}
+    </Layout>
+  );
+}
+
+/** A folder shared by a public link: its content, every link staying under /p/<token>. */
+export function PublicFolderPage(props: { ctx: PageContext; token: string; folder: DocumentNode; path: DocumentNode[]; items: DocumentNode[] }) {
+  const { ctx, token, path, items } = props;
+  const base = `/p/${token}`;
+  return (
+    <Layout ctx={ctx} title={props.folder.name}>
+      <h1>📁 {props.folder.name}</h1>
+      <nav aria-label={ctx.locale === 'en' ? 'Breadcrumb' : "Fil d'Ariane"}>
+        {path.map((p, i) => (
+          <>
+            {i > 0 && ' / '}
+            <a href={i === 0 ? base : `${base}?dossier=${p.id}`}>{p.name}</a>
+          </>
+        ))}
+      </nav>
+      {items.length === 0 ? (
+        <p>{more(ctx, 'empty')}</p>
+      ) : (
+        <table class="documents">
+          <tbody>
+            {items.map((n) => (
+              <tr>
+                <td>
+                  {n.kind === 'folder' ? (
+                    <a href={`${base}?dossier=${n.id}`}>📁 {n.name}</a>
+                  ) : (
+                    <a href={`${base}/fichiers/${n.id}`} download>
+                      {n.name}
+                    </a>
+                  )}
+                </td>
+                <td>{n.kind === 'file' ? formatSize(n.size, ctx.locale) : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </Layout>
   );

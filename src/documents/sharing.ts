@@ -64,6 +64,12 @@ export interface SharingService {
   open(actor: Actor, fileId: string, versionId?: string): Promise<{ node: DocumentNode; version: DocumentVersion }>;
   rename(actor: Actor, id: string, name: unknown): Promise<DocumentNode>;
   uploadInto(actor: Actor, folderId: string, bound: number | undefined, files: AsyncIterable<IncomingFile>): Promise<DocumentNode[]>;
+  /** Write access on the item and on the target folder, both in the same owner's space. */
+  move(actor: Actor, id: string, targetId: string): Promise<DocumentNode>;
+  /** Read access on the item; the target: my root or my folder (my quota), or a folder shared with me in write mode (its owner's quota). */
+  copy(actor: Actor, id: string, targetId: string | null): Promise<DocumentNode>;
+  /** Write access: to the owner's trash. */
+  trash(actor: Actor, id: string): Promise<DocumentNode>;
   /** The owner's view of a node's shares and links. */
   sharesOf(actor: Actor, nodeId: string): Promise<{ node: DocumentNode; shares: ShareRow[]; links: LinkRow[]; groups: { id: string; name: string }[] }>;
   share(actor: Actor, nodeId: string, target: { person?: string; group?: string }, access: unknown): Promise<ShareRow>;
@@ -73,11 +79,28 @@ export interface SharingService {
   /** A live link of this tenant (not revoked, not expired) or NotFoundError. */
   resolveLink(tenantId: string, token: string): Promise<PublicLink>;
   checkPassword(tenantId: string, link: PublicLink, password: unknown): Promise<boolean>;
-  /** The link's file and current version; counts a download when `count`. */
-  openLink(tenant: Actor['tenant'], link: PublicLink, count: boolean): Promise<{ node: DocumentNode; version: DocumentVersion }>;
+  /** The link's file (or, for a folder link, `fileId` under its folder) and current version; counts a download when `count`. */
+  openLink(tenant: Actor['tenant'], link: PublicLink, count: boolean, fileId?: string): Promise<{ node: DocumentNode; version: DocumentVersion }>;
+  /** A folder link: its folder or `folderId` under it, with the path from the link's folder down and the items. */
+  browseLink(tenant: Actor['tenant'], link: PublicLink, folderId?: string): Promise<{ folder: DocumentNode; path: DocumentNode[]; items: DocumentNode[] }>;
 }
 
 const notFound = () => new NotFoundError("Ce document n'existe pas.");
+const linkGone = () => new NotFoundError("Ce lien n'existe pas, a expiré ou a été révoqué.");
+
+/**
+ * `id` if it is the link's node or lies under it, every folder between them live; else the same
+ * 404 as an unknown link. A token therefore never reaches a sibling, a parent or the trash.
+ */
+async function underLink(trx: TenantDb, link: PublicLink, id: string): Promise<{ node: DocumentNode; path: DocumentNode[] }> {
+  if (!isUuid(id)) throw linkGone();
+  const chain = await repo.ancestry(trx, id);
+  const from = chain.findIndex((n) => n.id === link.node.id);
+  if (from < 0) throw linkGone();
+  const path = chain.slice(from);
+  if (path.some((n) => n.deletedAt !== null || n.spaceId !== link.node.spaceId)) throw linkGone();
+  return { node: path[path.length - 1]!, path };
+}
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export async function hashPassword(password: string): Promise<string> {
@@ -329,7 +352,6 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
       const token = randomBytes(32).toString('base64url');
       return tx(actor.tenant.id, async (trx) => {
         const node = await owned(trx, actor, nodeId);
-        if (node.kind !== 'file') throw new BadRequestError('Un lien public se crée sur un fichier.');
         await assertShareable(trx, node);
         const row = await trx
           .insertInto('document_links')
@@ -358,7 +380,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
     },
 
     async resolveLink(tenantId, token) {
-      const gone = () => new NotFoundError("Ce lien n'existe pas, a expiré ou a été révoqué.");
+      const gone = linkGone;
       if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw gone();
       return tx(tenantId, async (trx) => {
         const row = await trx
@@ -371,7 +393,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
           .where((eb) => eb.or([eb('l.expires_at', 'is', null), eb('l.expires_at', '>', sql<Date>`now()`)]))
           .where('n.deleted_at', 'is', null)
           .executeTakeFirst();
-        if (!row || row.kind !== 'file') throw gone();
+        if (!row) throw gone();
         return { id: row.link_id, node: repo.toNode(row as unknown as NodeRow), hasPassword: row.password_hash !== null, expiresAt: row.expires_at };
       });
     },
@@ -383,11 +405,56 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
       return row?.password_hash ? verifyPassword(password, row.password_hash) : false;
     },
 
-    async openLink(tenant, link, count) {
-      const node = link.node;
+    async openLink(tenant, link, count, fileId) {
+      const node = fileId === undefined ? link.node : await tx(tenant.id, async (trx) => (await underLink(trx, link, fileId)).node);
+      if (node.kind !== 'file') throw linkGone();
       const result = await documents.open({ tenant, personId: node.ownerId }, node.id);
       if (count) await tx(tenant.id, (trx) => trx.updateTable('document_links').set({ downloads: sql`downloads + 1` }).where('id', '=', link.id).execute());
       return result;
+    },
+
+    async browseLink(tenant, link, folderId) {
+      if (link.node.kind !== 'folder') throw linkGone();
+      return tx(tenant.id, async (trx) => {
+        const { node, path } = await underLink(trx, link, folderId ?? link.node.id);
+        if (node.kind !== 'folder') throw linkGone();
+        return { folder: node, path, items: await repo.children(trx, node.spaceId, node.id) };
+      });
+    },
+
+    // Shared items changed by the person they are shared with in write mode. Moving and trashing
+    // stay within the owner's space, so the owner's usage does not change: a trashed item still
+    // counts against the owner's quota, as anything in a trash does, until the owner empties it or
+    // the retention job purges it (the owner can restore it meanwhile). A copy counts where it
+    // lands: in my space, against my quota; in a folder shared with me in write mode, against
+    // that folder owner's quota (like an upload into it), recorded as sent by me.
+    async move(actor, id, targetId) {
+      const { node } = await tx(actor.tenant.id, async (trx) => {
+        const { node } = await sharedNode(trx, actor, id, 'write');
+        const target = await sharedNode(trx, actor, targetId, 'write');
+        // A folder of another owner is another space: the item would leave its owner's quota.
+        if (target.node.kind !== 'folder' || target.node.ownerId !== node.ownerId) throw new NotFoundError("Ce dossier n'existe pas.");
+        return { node };
+      });
+      return documents.move({ tenant: actor.tenant, personId: node.ownerId }, node.id, targetId);
+    },
+
+    async copy(actor, id, targetId) {
+      const { source, destination } = await tx(actor.tenant.id, async (trx) => {
+        const source = (await sharedNode(trx, actor, id, 'read')).node;
+        if (targetId === null) return { source, destination: actor };
+        const own = isUuid(targetId) ? await repo.liveNode(trx, actor.personId, targetId) : undefined;
+        if (own) return { source, destination: actor };
+        const target = (await sharedNode(trx, actor, targetId, 'write')).node;
+        if (target.kind !== 'folder') throw new NotFoundError("Ce dossier n'existe pas.");
+        return { source, destination: { tenant: actor.tenant, personId: target.ownerId, onBehalfOf: actor.personId } as Actor };
+      });
+      return documents.copy(destination, source.id, targetId, { tenant: actor.tenant, personId: source.ownerId });
+    },
+
+    async trash(actor, id) {
+      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, actor, id, 'write')).node);
+      return documents.trash({ tenant: actor.tenant, personId: node.ownerId }, node.id);
     },
   };
 }
