@@ -8,6 +8,9 @@ export type UsageEventName = (typeof USAGE_EVENTS)[number];
 export const USAGE_SERVICES = ['portal', 'account', 'notifications', 'admin', ...(Object.keys(SERVICES) as (keyof typeof SERVICES)[])] as const;
 export type UsageService = (typeof USAGE_SERVICES)[number];
 
+/** The id that stands for anonymous visitors in usage_person_days (a key column is never null). */
+export const ANONYMOUS = '00000000-0000-0000-0000-000000000000';
+
 const EVENT_SET = new Set<string>(USAGE_EVENTS);
 const SERVICE_SET = new Set<string>(USAGE_SERVICES);
 export const isUsageEvent = (value: string): value is UsageEventName => EVENT_SET.has(value);

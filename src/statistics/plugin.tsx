@@ -3,7 +3,7 @@
 // record more (upload, download, search...), and the admin's statistics page and CSV export.
 import fp from 'fastify-plugin';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DbHandle } from '../platform/db.js';
 import { requireRole } from '../identity/authorize.js';
 import { pageContext } from '../web/context.js';
@@ -54,13 +54,21 @@ export const statisticsPlugin = fp<{ database: DbHandle; usage: UsageRecorder | 
   async (app: FastifyInstance, { database, usage }) => {
     app.decorate('usage', usage);
     if (usage) {
-      app.addHook('onResponse', async (request, reply) => {
-        if (!request.tenant || request.method !== 'GET' || reply.statusCode >= 400) return;
-        const route = request.routeOptions.url;
-        if (!route || route.startsWith('/static') || route.startsWith('/branding')) return;
-        const type = reply.getHeader('content-type');
-        if (typeof type !== 'string' || !type.startsWith('text/html')) return;
-        recordUsage(request, 'page.view', serviceOfRoute(route));
+      // A page view hook on each page route, its service worked out once when the route is added
+      // (not per request), none on static files; a callback, not an async function: no promise
+      // per request.
+      app.addHook('onRoute', (route) => {
+        const methods = Array.isArray(route.method) ? route.method : [route.method];
+        if (!methods.includes('GET') || route.url.startsWith('/static') || route.url.startsWith('/branding')) return;
+        const service = serviceOfRoute(route.url);
+        const pageView = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+          if (request.tenant && request.method === 'GET' && reply.statusCode < 400) {
+            const type = reply.getHeader('content-type');
+            if (typeof type === 'string' && type.startsWith('text/html')) recordUsage(request, 'page.view', service);
+          }
+          done();
+        };
+        route.onResponse = route.onResponse ? [...(Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), pageView] : [pageView];
       });
       app.addHook('onClose', () => usage.close());
     }

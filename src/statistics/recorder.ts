@@ -1,19 +1,24 @@
-// Recording usage events without slowing the request: record() only pushes to an in-memory
-// buffer; the buffer is written (identical events counted in one row), one transaction per tenant, every flushMs
-// or as soon as batchSize events wait, and once more when the app closes.
+// Recording usage events without slowing the request: record() adds one to an in-memory count
+// per (tenant, day, person, service, event); every flushMs, 5 s (or as soon as batchSize counts wait)
+// the counts are added to their rows of usage_person_days (migrations/0020), one upsert statement
+// per tenant with array parameters, and once more when the app closes.
 //
-// Why memory and not Redis: a Redis push is a network round trip (and a failure mode) on every
-// request; an array push is not (bench/stats.ts measures what recording costs a request). What
-// it gives up: the events of the last second of a process killed without a graceful stop. For
+// Why counts and not events: a person's day is a handful of rows however many pages they open,
+// so PostgreSQL updates a few rows a second instead of inserting one per event, and the daily
+// roll-up reads a handful of rows per person. Why memory and not Redis: a Redis push is a network
+// round trip (and a failure mode) on every request; a map increment is not (bench/stats.ts). What
+// it gives up: the counts of the last flushMs of a process killed without a graceful stop. For
 // statistics that is acceptable; for an audit log it would not be.
 //
-// Bounded: beyond maxBuffered waiting rows (PostgreSQL away), new events are dropped and counted,
-// never the process's memory.
+// Bounded: beyond maxBuffered waiting counts (PostgreSQL away), events of a new key are dropped
+// and counted, never the process's memory; counts that could not be written are kept for the
+// next flush. A write that committed but whose answer was lost would be counted twice on retry:
+// statistics, not accounting.
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { DbHandle } from '../platform/db.js';
-import { newId } from '../platform/ids.js';
-import { isUsageEvent, isUsageService, type UsageEventName, type UsageService } from './events.js';
+import { ANONYMOUS, isUsageEvent, isUsageService, type UsageEventName, type UsageService } from './events.js';
+import { dayIn } from './rollup.js';
 import './tables.js';
 
 export interface UsageEvent {
@@ -22,7 +27,7 @@ export interface UsageEvent {
   personId: string | null;
   event: UsageEventName;
   service: UsageService;
-  /** Default: now. */
+  /** Default: now. Counted on its day in Europe/Paris. */
   at?: Date;
 }
 
@@ -43,29 +48,48 @@ export interface RecorderOptions {
   log?: Pick<Logger, 'warn' | 'error'>;
 }
 
-/** Identical events waiting to be written: the first one's time, and how many. */
+/** Counts waiting to be added to one usage_person_days row. */
 interface Pending {
   tenantId: string;
-  personId: string | null;
-  event: string;
+  day: string;
+  personId: string;
   service: string;
-  at: Date;
+  event: string;
   count: number;
 }
 
-const keyOf = (e: { tenantId: string; personId: string | null; event: string; service: string }) => `${e.tenantId}|${e.personId}|${e.event}|${e.service}`;
+const keyOf = (e: Omit<Pending, 'count'>) => `${e.tenantId}|${e.day}|${e.personId}|${e.service}|${e.event}`;
 
-/** Rows per INSERT (seven array parameters, whatever the number of rows). */
-const INSERT_ROWS = 1000;
+/** Rows per statement (six array parameters, whatever the number of rows). */
+const UPSERT_ROWS = 5000;
+
+/**
+ * Today in the region's time zone, formatted once a minute: the region's midnight falls on a
+ * minute boundary (its offsets from UTC are whole hours), so this is exact.
+ */
+function dayClock(): (at?: Date) => string {
+  let day = '';
+  let until = 0;
+  return (at) => {
+    if (at) return dayIn(at);
+    const now = Date.now();
+    if (now >= until) {
+      day = dayIn(new Date(now));
+      until = Math.floor(now / 60_000) * 60_000 + 60_000;
+    }
+    return day;
+  };
+}
 
 export function createUsageRecorder(database: DbHandle, options: RecorderOptions = {}): UsageRecorder {
-  const flushMs = options.flushMs ?? 1000;
-  // Flushing by size is a bound, not the rhythm: the timer writes every second (at 500 events, a
-  // busy page flushed ten times a second and cost requests 14 %; bench/stats.ts).
+  // Every 5 s: a flush (a transaction per tenant) costs the process far more than the map
+  // increments it writes (the profile of bench/stats.ts: at one flush a second, the flushes were
+  // two thirds of what recording cost). Flushing by size is a bound, not the rhythm (at 500
+  // events, a busy page flushed ten times a second and cost requests 14 %).
+  const flushMs = options.flushMs ?? 5000;
   const batchSize = options.batchSize ?? 10_000;
   const maxBuffered = options.maxBuffered ?? 100_000;
-  // Pending events, already counted per (tenant, person, event, service): recording a page view
-  // is a map increment, and a busy page costs PostgreSQL one row a second (migrations/0013).
+  const today = dayClock();
   let buffer = new Map<string, Pending>();
   let pendingEvents = 0;
   let recorded = 0;
@@ -76,16 +100,17 @@ export function createUsageRecorder(database: DbHandle, options: RecorderOptions
   let soon = false;
 
   async function writeTenant(tenantId: string, rows: Pending[]): Promise<void> {
-    // One prepared statement with array parameters per batch, not a statement of
-    // 7 x INSERT_ROWS parameters to compile and parse.
+    // Always in key order: two replicas adding to the same rows lock them in the same order, so
+    // they wait for each other instead of deadlocking.
+    rows.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : a.service < b.service ? -1 : a.service > b.service ? 1 : a.event < b.event ? -1 : a.event > b.event ? 1 : 0));
     await database.withTenant(tenantId, async (trx) => {
-      for (let i = 0; i < rows.length; i += INSERT_ROWS) {
-        const batch = rows.slice(i, i + INSERT_ROWS);
+      for (let i = 0; i < rows.length; i += UPSERT_ROWS) {
+        const batch = rows.slice(i, i + UPSERT_ROWS);
         await sql`
-          insert into usage_events (tenant_id, id, occurred_at, person_id, event, service, count)
-          select ${tenantId}::uuid, unnest(${batch.map(() => newId())}::uuid[]), unnest(${batch.map((e) => e.at.toISOString())}::timestamptz[]),
-                 unnest(${batch.map((e) => e.personId)}::uuid[]), unnest(${batch.map((e) => e.event)}::text[]),
-                 unnest(${batch.map((e) => e.service)}::text[]), unnest(${batch.map((e) => e.count)}::int[])`.execute(trx);
+          insert into usage_person_days as u (tenant_id, day, person_id, service, event, count)
+          select ${tenantId}::uuid, unnest(${batch.map((e) => e.day)}::date[]), unnest(${batch.map((e) => e.personId)}::uuid[]),
+                 unnest(${batch.map((e) => e.service)}::text[]), unnest(${batch.map((e) => e.event)}::text[]), unnest(${batch.map((e) => e.count)}::bigint[])
+          on conflict (tenant_id, day, person_id, service, event) do update set count = u.count + excluded.count`.execute(trx);
       }
     });
   }
@@ -112,7 +137,7 @@ export function createUsageRecorder(database: DbHandle, options: RecorderOptions
           return;
         }
         failed = true;
-        options.log?.warn({ err: result.reason, tenant: tenantId, events }, 'usage events not written; kept for the next flush');
+        options.log?.warn({ err: result.reason, tenant: tenantId, events }, 'usage counts not written; kept for the next flush');
         // Back in the buffer, within the bound; the next tick tries again (not this loop: no spin).
         for (const row of rows) {
           const key = keyOf(row);
@@ -151,14 +176,16 @@ export function createUsageRecorder(database: DbHandle, options: RecorderOptions
         dropped += 1;
         return;
       }
-      const key = keyOf(event);
+      const day = today(event.at);
+      const personId = event.personId ?? ANONYMOUS;
+      const key = `${event.tenantId}|${day}|${personId}|${event.service}|${event.event}`;
       const pending = buffer.get(key);
       if (pending) pending.count += 1;
       else if (buffer.size >= maxBuffered) {
         dropped += 1;
         return;
       } else {
-        buffer.set(key, { tenantId: event.tenantId, personId: event.personId, event: event.event, service: event.service, at: event.at ?? new Date(), count: 1 });
+        buffer.set(key, { tenantId: event.tenantId, day, personId, service: event.service, event: event.event, count: 1 });
       }
       recorded += 1;
       pendingEvents += 1;

@@ -1,11 +1,12 @@
-// Roll-ups: raw usage events of one day (or one month) into usage_daily (usage_monthly), per
+// Roll-ups: the per-person counts of one day (or one month) into usage_daily (usage_monthly), per
 // service, affiliation and event, with CUBE totals ('*'): event counts and distinct people.
-// A period is replaced whole, in one transaction (delete, then insert from the raw events): run
-// twice, it gives the same rows. A period whose raw events may already be purged is refused, so a
+// A period is replaced whole, in one transaction (delete, then insert from the per-person counts):
+// run twice, it gives the same rows. A period whose counts may already be purged is refused, so a
 // late re-run can never replace good aggregates with empty ones.
 import { sql } from 'kysely';
 import type { DbHandle } from '../platform/db.js';
 import type { Declaration } from '../tenancy/declaration.js';
+import { ANONYMOUS } from './events.js';
 import './tables.js';
 
 export const TIME_ZONE = 'Europe/Paris';
@@ -25,8 +26,9 @@ const affiliationSql = sql.join(
   sql` `,
 );
 
+const DAY_FORMAT = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE });
 /** YYYY-MM-DD of a date in the region's time zone. */
-export const dayIn = (at: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE }).format(at);
+export const dayIn = (at: Date) => DAY_FORMAT.format(at);
 
 export function addDays(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
@@ -49,20 +51,18 @@ export class RetentionError extends Error {
 export const oldestKeptDay = (retentionDays: number, now = new Date()) => addDays(dayIn(now), -retentionDays + 1);
 
 function aggregateSelect(tenantId: string, from: string, to: string) {
-  // [from, to) in local days, as instants: the time zone's midnight on each side.
+  // Days [from, to), as the recorder counted them (days in Europe/Paris).
   return sql`
     select coalesce(service, '*') as service, coalesce(affiliation, '*') as affiliation, coalesce(event, '*') as event,
-           sum(count) as events, count(distinct person_id)::int as people
+           sum(count) as events, (count(distinct person_id) filter (where person_id <> ${ANONYMOUS}::uuid))::int as people
     from (
-      select e.service, e.event, e.person_id, e.count,
-             case when e.person_id is null then 'anonymous'
+      select u.service, u.event, u.person_id, u.count,
+             case when u.person_id = ${ANONYMOUS}::uuid then 'anonymous'
                   when p.id is null then 'unknown'
                   else case ${affiliationSql} else 'other' end end as affiliation
-      from usage_events e
-      left join people p on p.tenant_id = e.tenant_id and p.id = e.person_id
-      where e.tenant_id = ${tenantId}
-        and e.occurred_at >= (${from}::date::timestamp at time zone ${TIME_ZONE})
-        and e.occurred_at < (${to}::date::timestamp at time zone ${TIME_ZONE})
+      from usage_person_days u
+      left join people p on p.tenant_id = u.tenant_id and p.id = u.person_id
+      where u.tenant_id = ${tenantId} and u.day >= ${from}::date and u.day < ${to}::date
     ) x
     group by cube (service, affiliation, event)`;
 }
@@ -91,15 +91,9 @@ export async function rollupMonth(database: DbHandle, tenantId: string, day: str
   });
 }
 
-/** Raw events older than the retention; aggregates stay. */
+/** Per-person counts older than the retention; aggregates stay. */
 export async function purgeEvents(database: DbHandle, tenantId: string, retentionDays: number, now = new Date()): Promise<number> {
   const cutoff = oldestKeptDay(retentionDays, now);
-  const result = await database.withTenant(tenantId, (trx) =>
-    trx
-      .deleteFrom('usage_events')
-      .where('tenant_id', '=', tenantId)
-      .where('occurred_at', '<', sql<Date>`(${cutoff}::date::timestamp at time zone ${TIME_ZONE})`)
-      .executeTakeFirst(),
-  );
+  const result = await database.withTenant(tenantId, (trx) => trx.deleteFrom('usage_person_days').where('tenant_id', '=', tenantId).where('day', '<', cutoff).executeTakeFirst());
   return Number(result.numDeletedRows);
 }

@@ -44,12 +44,13 @@ for (const tenant of [A, B]) {
   await seedNotificationsAndUsage(tenant, person);
 }
 
-/** A notification and a preference; a usage event and its daily and monthly aggregates. */
+/** A notification and a preference; a usage event, a person's day of use and the daily and monthly aggregates. */
 async function seedNotificationsAndUsage(tenant: string, person: string) {
   await database.app.withTenant(tenant, async (trx) => {
     await trx.insertInto('notifications').values({ tenant_id: tenant, id: newId(), person_id: person, category: 'share', title: 'Partagé avec vous', link: '/documents' }).execute();
     await trx.insertInto('notification_preferences').values({ tenant_id: tenant, person_id: person, category: 'share', delivery: 'digest' }).execute();
     await trx.insertInto('usage_events').values({ tenant_id: tenant, id: newId(), occurred_at: new Date(), person_id: person, event: 'login', service: 'portal' }).execute();
+    await trx.insertInto('usage_person_days').values({ tenant_id: tenant, day: '2026-11-02', person_id: person, service: 'portal', event: 'login', count: 1 }).execute();
     const aggregate = { tenant_id: tenant, service: '*', affiliation: '*', event: '*', events: 1, people: 1 };
     await trx.insertInto('usage_daily').values({ ...aggregate, day: '2026-11-02' }).execute();
     await trx.insertInto('usage_monthly').values({ ...aggregate, month: '2026-11-01' }).execute();

@@ -10,7 +10,7 @@ const sacha = await loginAs(h, 'nord', 'sacha@univ-nord.example');
 
 const events = () =>
   h.p.database.app.withTenant(h.nord, (trx) =>
-    trx.selectFrom('usage_events').select(['event', 'service', 'person_id']).where('event', '<>', 'page.view').where('event', '<>', 'login').execute(),
+    trx.selectFrom('usage_person_days').select(['event', 'service', 'person_id']).where('event', '<>', 'page.view').where('event', '<>', 'login').execute(),
   );
 
 t.test('upload, download and search in documents; search in the white pages', async (t) => {
