@@ -173,40 +173,38 @@ export function SharePage(props: { ctx: PageContext; node: DocumentNode; shares:
         <button type="submit">{ctx.t('documents.share.submit')}</button>
       </form>
       <h2>{ctx.t('documents.links.title')}</h2>
-      {(
-        <>
-          {links.length === 0 ? (
-            <p>{ctx.t('documents.links.none')}</p>
-          ) : (
-            <ul>
-              {links.map((l) => (
-                <li>
-                  {date(ctx, l.createdAt)} — {l.expiresAt ? ctx.t('documents.links.expiresOn', { date: date(ctx, l.expiresAt) }) : ctx.t('documents.links.never')}
-                  {l.hasPassword ? `, ${ctx.t('documents.links.protected')}` : ''} — {ctx.t('documents.links.downloads', { count: String(l.downloads) })}{' '}
-                  {l.revokedAt ? (
-                    <strong>({ctx.t('documents.links.revoked')})</strong>
-                  ) : (
-                    <form method="post" action={`/documents/liens/${l.id}/revoquer`} class="inline-form">
-                      <CsrfField ctx={ctx} />
-                      <button type="submit">{ctx.t('documents.links.revoke')}</button>
-                    </form>
-                  )}
-                </li>
-              ))}
-            </ul>
-          )}
-          <form method="post" action={`/documents/elements/${node.id}/liens`}>
-            <CsrfField ctx={ctx} />
-            <p>
-              <label for="expiration">{ctx.t('documents.links.expires')}</label> <input id="expiration" name="expiration" type="date" />
-            </p>
-            <p>
-              <label for="motdepasse">{ctx.t('documents.links.password')}</label> <input id="motdepasse" name="motdepasse" type="password" autocomplete="new-password" maxLength={200} />
-            </p>
-            <button type="submit">{ctx.t('documents.links.create')}</button>
-          </form>
-        </>
-      )}
+      <>
+        {links.length === 0 ? (
+          <p>{ctx.t('documents.links.none')}</p>
+        ) : (
+          <ul>
+            {links.map((l) => (
+              <li>
+                {date(ctx, l.createdAt)} — {l.expiresAt ? ctx.t('documents.links.expiresOn', { date: date(ctx, l.expiresAt) }) : ctx.t('documents.links.never')}
+                {l.hasPassword ? `, ${ctx.t('documents.links.protected')}` : ''} — {ctx.t('documents.links.downloads', { count: String(l.downloads) })}{' '}
+                {l.revokedAt ? (
+                  <strong>({ctx.t('documents.links.revoked')})</strong>
+                ) : (
+                  <form method="post" action={`/documents/liens/${l.id}/revoquer`} class="inline-form">
+                    <CsrfField ctx={ctx} />
+                    <button type="submit">{ctx.t('documents.links.revoke')}</button>
+                  </form>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+        <form method="post" action={`/documents/elements/${node.id}/liens`}>
+          <CsrfField ctx={ctx} />
+          <p>
+            <label for="expiration">{ctx.t('documents.links.expires')}</label> <input id="expiration" name="expiration" type="date" />
+          </p>
+          <p>
+            <label for="motdepasse">{ctx.t('documents.links.password')}</label> <input id="motdepasse" name="motdepasse" type="password" autocomplete="new-password" maxLength={200} />
+          </p>
+          <button type="submit">{ctx.t('documents.links.create')}</button>
+        </form>
+      </>
     </Layout>
   );
 }
