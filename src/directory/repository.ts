@@ -1,10 +1,8 @@
-// SQL of the white pages. Every query runs in the caller's withTenant transaction, so RLS shows
+// SQL of the white pages. Every query runs in the caller's withTenant or readTenant, so RLS shows
 // one tenant only; the tenant_id conditions are there for the indexes (they lead with it).
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { TenantDb } from '../platform/db.js';
 
-/** Normalised text kept by a trigger (migrations/0009), indexed with tenant_id first. */
-export const searchText = sql<string>`people.search_text`;
 export const nameKey = sql<string>`people.name_key`;
 
 export const PERSON_COLUMNS = [
@@ -60,14 +58,13 @@ export function normalize(text: string): string {
   return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
 
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-/** Words of a query, normalised; at most 6, so a pasted paragraph cannot build a huge query. */
+/**
+ * Words of a query, normalised and cut as the database cuts search texts into words
+ * (directory_terms_of, migrations/0014): runs of letters, runs of digits. At most 6, so a pasted
+ * paragraph cannot build a huge query.
+ */
 export function queryTokens(query: string): string[] {
-  return normalize(query)
-    .split(/[\s,;()"']+/)
-    .filter(Boolean)
-    .slice(0, 6);
+  return (normalize(query).match(/\p{L}+|\p{N}+/gu) ?? []).slice(0, 6);
 }
 
 export interface SearchOptions {
@@ -79,44 +76,99 @@ export interface SearchOptions {
   includeHidden: boolean;
 }
 
+/** Typo tolerance: word similarity 0.45 lets one wrong letter in a 6-letter name through. */
+const SIMILARITY = 0.45;
+/** How many vocabulary words a query word may stand for: by prefix, and by likeness. */
+const PREFIX_TERMS = 200;
+const SIMILAR_TERMS = 50;
+
+const isLetters = (token: string) => /^\p{L}+$/u.test(token);
+
 /**
- * Words of 3 letters or more match by word similarity (`<%`: substrings, accents removed, a typo
- * forgiven). Shorter words match the start of a word; a query made only of short words is a
- * prefix of the family name.
- *
- * Row-level security decides the plan: PostgreSQL evaluates no user condition that is not
- * LEAKPROOF before the policy, so `<%` and LIKE never become index conditions on a tenant table
- * and a WHERE on them scans the tenant. What the indexes can still do: order by word-similarity
- * distance (GiST `<<->`, an ordering, not a condition) and range-scan a text prefix with the
- * leakproof `~>=~`/`~<~`. So the nearest candidates come from the GiST index, a bounded number of
- * them, and the words are checked on those; past that bound, a person refines the query.
+ * Row-level security decides the plan: PostgreSQL lets no condition that is not LEAKPROOF (the
+ * trigram operators, LIKE) become an index condition on a tenant table, only btree comparisons.
+ * So the search works on words (migrations/0014):
+ * - a query made only of words under 3 letters is a prefix of the family name (name_key range);
+ * - otherwise its longest word of letters (else of digits) drives: the vocabulary words it may
+ *   stand for (its prefix range, and the nearest words by trigram likeness that are similar
+ *   enough), each word's first people in name order read from the index, the query's other words
+ *   checked on each of those (a prefix of one of their words, or a word like it), best likeness
+ *   first, then name order. Every step reads a bounded number of index entries, not the tenant.
  */
 export async function searchPeople(trx: TenantDb, options: SearchOptions): Promise<PersonRow[]> {
   const tokens = queryTokens(options.query);
   if (tokens.length === 0) return [];
-  const long = tokens.filter((t) => t.length >= 3);
+  const t = options.tenantId;
+  const visible = options.includeHidden ? sql`` : sql`and s.visible`;
+  const byLength = [...tokens].sort((a, b) => Number(isLetters(b)) - Number(isLetters(a)) || b.length - a.length);
+  const driver = byLength[0]!;
+  if (driver.length < 3) return byNamePrefix(trx, options, tokens);
+  const others = tokens.filter((_, i) => i !== tokens.indexOf(driver));
+  const isLong = (token: string) => token.length >= 3 && isLetters(token);
+  /** The vocabulary words a query word stands for, with their likeness to it: its prefix range and the nearest similar words. */
+  const termsOf = (token: string) =>
+    sql`select v.term, word_similarity(${token}, v.term) as score from (
+          (select d.term from directory_terms d where d.tenant_id = ${t} and d.term >= ${token} and d.term < ${successor(token)} order by d.term limit ${PREFIX_TERMS})
+          union
+          (select d.term from directory_terms d where d.tenant_id = ${t} order by ${token} <<-> d.term limit ${SIMILAR_TERMS})) v
+        where (v.term >= ${token} and v.term < ${successor(token)}) or word_similarity(${token}, v.term) >= ${SIMILARITY}`;
+  const driverTerms = isLetters(driver)
+    ? termsOf(driver)
+    : sql`select distinct s.term, 1::real as score from people_search_terms s
+          where s.tenant_id = ${t} and s.term >= ${driver} and s.term < ${successor(driver)} limit ${PREFIX_TERMS}`;
+  // Short words and numbers: a prefix of one of the candidate's words, checked on the candidate.
+  const longOthers = others.filter(isLong);
+  const ctes = [sql`terms as materialized (${driverTerms})`, ...longOthers.map((token, k) => sql`${sql.id(`o${k}`)} as materialized (${termsOf(token)})`)];
+  const checks = others
+    .filter((token) => !isLong(token))
+    .map((token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`);
+  // The people holding one of each other long word's words, with the best likeness: hashed once each.
+  const holders = longOthers.map((_, k) => {
+    const o = sql.id(`o${k}`);
+    const h = sql.id(`h${k}`);
+    return sql`join (select x.person_id, max(${o}.score) as score from ${o} join people_search_terms x on x.tenant_id = ${t} and x.term = ${o}.term group by x.person_id) ${h} on ${h}.person_id = s.person_id`;
+  });
+  const otherScores = sql.join([sql`0`, ...longOthers.map((_, k) => sql`${sql.id(`h${k}`)}.score`)], sql` + `);
+  const wanted = options.offset + options.limit;
+  // One long word: each of its words' first people in name order (an index range each), merged.
+  // Several: the people holding all of them, found by hashing each word's people.
+  const candidates =
+    longOthers.length === 0
+      ? sql`select c.person_id, max(c.score) as score, min(c.name_key) as name_key
+            from terms, lateral (
+              select s.person_id, s.name_key, terms.score from people_search_terms s
+              where s.tenant_id = ${t} and s.term = terms.term ${visible} ${sql.join(checks, sql` `)}
+              order by s.name_key limit ${wanted}) c
+            group by c.person_id`
+      : sql`select s.person_id, max(terms.score + ${otherScores}) as score, min(s.name_key) as name_key
+            from terms join people_search_terms s on s.tenant_id = ${t} and s.term = terms.term ${sql.join(holders, sql` `)}
+            where true ${visible} ${sql.join(checks, sql` `)}
+            group by s.person_id`;
+  const columns = sql.join(PERSON_COLUMNS.map((column) => sql.ref(column.replace('people.', 'p.'))));
+  const { rows } = await sql<PersonRow>`
+    with ${sql.join(ctes)}
+    select ${columns} from (
+      ${candidates}
+      order by score desc, name_key, person_id
+      offset ${options.offset} limit ${options.limit}) c
+    join people p on p.tenant_id = ${t} and p.id = c.person_id
+    order by c.score desc, c.name_key, c.person_id`.execute(trx);
+  return rows;
+}
+
+/** Words under 3 letters only: the first is a prefix of the family name, the others of any word. */
+async function byNamePrefix(trx: TenantDb, options: SearchOptions, tokens: string[]): Promise<PersonRow[]> {
+  const [first, ...rest] = tokens;
   let query = trx.selectFrom('people').where('people.tenant_id', '=', options.tenantId);
   if (!options.includeHidden) query = query.where('people.status', '=', 'active').where('people.red_list', '=', false);
-  const shortMatch = (token: string) => sql<SqlBool>`(' ' || ${searchText}) like ${`% ${escapeLike(token)}%`}`;
-  if (long.length === 0) {
-    const [first, ...rest] = tokens;
-    let prefix = query.select(PERSON_COLUMNS).where(sql<SqlBool>`${nameKey} ~>=~ ${first!} and ${nameKey} ~<~ ${successor(first!)}` as Expression<SqlBool>);
-    for (const token of rest) prefix = prefix.where(shortMatch(token) as Expression<SqlBool>);
-    return (await prefix.orderBy(sql`${nameKey} using ~<~`).limit(options.limit).offset(options.offset).execute()) as PersonRow[];
+  let prefix = query.select(PERSON_COLUMNS).where(sql<SqlBool>`${nameKey} ~>=~ ${first!} and ${nameKey} ~<~ ${successor(first!)}` as Expression<SqlBool>);
+  for (const token of rest) {
+    prefix = prefix.where(
+      sql<SqlBool>`exists (select from people_search_terms x where x.tenant_id = people.tenant_id and x.person_id = people.id
+                           and x.term >= ${token} and x.term < ${successor(token)})` as Expression<SqlBool>,
+    );
   }
-  // Typo tolerance: word similarity 0.45 lets one wrong letter in a 6-letter name through.
-  // Computed on the candidates only, so the function (not the `<%` operator and its setting) will do.
-  const checks = tokens.map((token) => (token.length >= 3 ? sql<SqlBool>`word_similarity(${token}, ${searchText}) >= 0.45` : shortMatch(token)));
-  const candidates = Math.min(2000, options.offset + options.limit + 100);
-  const rows = await query
-    .select([...PERSON_COLUMNS, sql<boolean>`${sql.join(checks, sql` and `)}`.as('hit')])
-    .orderBy(sql`${tokens.join(' ')} <<-> ${searchText}`)
-    .limit(candidates)
-    .execute();
-  return rows
-    .filter((row) => row.hit)
-    .slice(options.offset, options.offset + options.limit)
-    .map(({ hit: _hit, ...row }) => row as PersonRow);
+  return (await prefix.orderBy(sql`${nameKey} using ~<~`).limit(options.limit).offset(options.offset).execute()) as PersonRow[];
 }
 
 /** The smallest string greater than every string starting with prefix (for a range scan). */

@@ -116,6 +116,20 @@ export interface DirectorySyncStateTable {
   updated_at: Timestamp;
 }
 
+/** Written by the triggers of migrations/0014 only; the application reads them. */
+export interface PeopleSearchTermsTable {
+  tenant_id: string;
+  term: string;
+  person_id: string;
+  name_key: string;
+  visible: boolean;
+}
+
+export interface DirectoryTermsTable {
+  tenant_id: string;
+  term: string;
+}
+
 export interface GroupMembersTable {
   tenant_id: string;
   group_id: string;
@@ -151,5 +165,7 @@ export interface Database {
   directory_imports: DirectoryImportsTable;
   directory_import_files: DirectoryImportFilesTable;
   directory_sync_state: DirectorySyncStateTable;
+  people_search_terms: PeopleSearchTermsTable;
+  directory_terms: DirectoryTermsTable;
   mail_deliveries: MailDeliveriesTable;
 }
