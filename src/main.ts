@@ -9,6 +9,7 @@ import { createQueueService } from './platform/queue.js';
 import { createStorage } from './platform/storage.js';
 import { createJobs } from './jobs/client.js';
 import { startJobWorker } from './jobs/worker.js';
+import { createSessionStore } from './identity/session-store.js';
 import { applyTenants } from './tenancy/apply.js';
 import { DeclarationError } from './tenancy/declaration.js';
 import { createTenantRegistry } from './tenancy/registry.js';
@@ -70,7 +71,8 @@ async function worker(config: Config): Promise<void> {
     mailer.close();
     storage.close();
   };
-  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue) }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
+  const sessions = createSessionStore(queue.redis);
+  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue), sessions }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
     await closeAll();
     throw error;
   });

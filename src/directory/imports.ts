@@ -3,7 +3,7 @@
 // transaction that applies all of it (real run). Same file twice: the second plan is empty.
 // A real run with a bad line applies nothing (a missing line would otherwise read as a person
 // to deactivate); one that would deactivate more than the threshold stops until forced.
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { Logger } from 'pino';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../platform/errors.js';
@@ -305,6 +305,29 @@ export function createImports(database: DbHandle) {
         await trx.insertInto('directory_import_files').values({ tenant_id: tenantId, import_id: id, body: from.body }).execute();
       });
       return id;
+    },
+
+    /**
+     * Who a finished run deactivated: people deactivated while it ran (applyPlan stamps them
+     * within its start and finish). Asked after the run committed, and again by a repeated job,
+     * so their sessions end even if the worker died between the commit and ending them.
+     */
+    async deactivatedBy(tenantId: string, id: string): Promise<string[]> {
+      return database.readTenant(tenantId, async (trx) => {
+        const rows = await trx
+          .selectFrom('people')
+          .innerJoin('directory_imports as run', (join) => join.onRef('run.tenant_id', '=', 'people.tenant_id'))
+          .select('people.id')
+          .where('run.tenant_id', '=', tenantId)
+          .where('run.id', '=', id)
+          .where('run.status', '=', 'succeeded')
+          .where('run.dry_run', '=', false)
+          .where('people.tenant_id', '=', tenantId)
+          .where('people.status', '=', 'deactivated')
+          .where(sql<SqlBool>`people.deactivated_at between run.started_at and run.finished_at`)
+          .execute();
+        return rows.map((r) => r.id);
+      });
     },
 
     async list(tenantId: string, limit = 50): Promise<ImportRun[]> {

@@ -1,6 +1,7 @@
 // The directory's jobs: a CSV import run (dry or real), recorded in directory_imports.
 import { Type } from '@sinclair/typebox';
-import { defineJob } from '../jobs/deps.js';
+import type { Logger } from 'pino';
+import { defineJob, type JobDeps } from '../jobs/deps.js';
 import { createImports, DEFAULT_DEACTIVATION_THRESHOLD } from './imports.js';
 import { syncLdap } from './ldap.js';
 import { notify } from '../notifications/service.js';
@@ -20,7 +21,9 @@ export const directoryImportCsvJob = defineJob({
         trx.selectFrom('directory_imports').select(['status', 'requested_by', 'dry_run', 'counts']).where('tenant_id', '=', payload.tenantId).where('id', '=', payload.importId).executeTakeFirst(),
       );
     const before = await run();
-    const status = await createImports(deps.database).runCsv(payload.tenantId, payload.importId, threshold, context.log, maxPeople);
+    const imports = createImports(deps.database);
+    const status = await imports.runCsv(payload.tenantId, payload.importId, threshold, context.log, maxPeople);
+    await endSessionsOfDeactivated(deps, payload.tenantId, await imports.deactivatedBy(payload.tenantId, payload.importId), context.log);
     // "Import finished", to whoever started it: only when this run ended it (not on a duplicate job).
     const after = await run();
     if (tenant && after?.requested_by && (before?.status === 'queued' || before?.status === 'running') && status !== 'running') {
@@ -35,6 +38,24 @@ export const directoryImportCsvJob = defineJob({
     return { status };
   },
 });
+
+/**
+ * A person an import deactivates can no longer log in; the sessions they have end too, after the
+ * run committed (a rolled-back run deactivated nobody). Ending an ended session does nothing, so
+ * a repeated job is harmless. Without the session store the job fails rather than leave them in.
+ */
+async function endSessionsOfDeactivated(deps: JobDeps, tenantId: string, people: string[], log: Logger): Promise<void> {
+  if (people.length === 0) return;
+  if (!deps.sessions) throw new Error('directory import: people were deactivated but this worker has no session store (JobDeps.sessions) to end their sessions');
+  let ended = 0;
+  for (const personId of people) ended += await deps.sessions.endOthers({ kind: 'tenant', tenantId }, personId, '');
+  log.info({ tenant: tenantId, people: people.length, sessions: ended }, 'sessions of deactivated people ended');
+}
+
+async function endSessionsAfterSync<T extends { runId: string } | undefined>(deps: JobDeps, tenantId: string, outcome: T, log: Logger): Promise<T> {
+  if (outcome) await endSessionsOfDeactivated(deps, tenantId, await createImports(deps.database).deactivatedBy(tenantId, outcome.runId), log);
+  return outcome;
+}
 
 function importFinishedTitle(locale: 'fr' | 'en', status: string, dryRun: boolean, counts: Record<string, number>): string {
   const n = (k: string) => counts[k] ?? 0;
@@ -62,7 +83,7 @@ export const directoryLdapSyncJob = defineJob({
     const state = await deps.database.withTenant(tenant.id, (trx) => trx.selectFrom('directory_sync_state').select('updated_at').where('tenant_id', '=', tenant.id).where('source', '=', 'ldap').executeTakeFirst());
     const due = (ldap.incrementalMinutes ?? 15) * 60_000;
     if (!payload.force && state && Date.now() - new Date(state.updated_at).getTime() < due - 30_000) return { skipped: 'not due' };
-    return syncLdap(deps.database, tenant, 'incremental', { log: context.log });
+    return endSessionsAfterSync(deps, tenant.id, await syncLdap(deps.database, tenant, 'incremental', { log: context.log }), context.log);
   },
 });
 
@@ -76,7 +97,8 @@ export const directoryLdapReconcileJob = defineJob({
   async handle(payload, context, deps) {
     const tenant = deps.registry.byId(payload.tenantId);
     if (!tenant?.declaration.directory?.ldap) return { skipped: 'no ldap source' };
-    return syncLdap(deps.database, tenant, 'full', { log: context.log, ...(payload.forced ? { forced: true } : {}) });
+    const outcome = await syncLdap(deps.database, tenant, 'full', { log: context.log, ...(payload.forced ? { forced: true } : {}) });
+    return endSessionsAfterSync(deps, tenant.id, outcome, context.log);
   },
 });
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
+import { createSessionStore } from '../../src/identity/session-store.js';
 import { createJobs, type Jobs } from '../../src/jobs/client.js';
 import type { JobDeps } from '../../src/jobs/deps.js';
 import { startJobWorker, type JobWorker, type JobWorkerOptions } from '../../src/jobs/worker.js';
@@ -56,7 +57,7 @@ export async function startJobsHarness(
     SMTP_URL: smtp.url,
     PORT: '3999',
   });
-  const deps: JobDeps = { config, database: database.app, registry, mailer, jobs };
+  const deps: JobDeps = { config, database: database.app, registry, mailer, jobs, sessions: createSessionStore(queues.redis) };
   const workers: JobWorker[] = [];
   const tenantId = (slug: string) => registry.bySlug(slug)!.id;
   return {
