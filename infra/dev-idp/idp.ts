@@ -18,10 +18,29 @@ export interface TestIdp extends KeyAndCertificate {
   ssoUrl: string;
   sloUrl: string;
   scopes: string[];
+  /** shibmd:Scope regexp="true" values of its metadata. */
+  regexpScopes?: string[];
 }
 
-export async function createIdp(options: { entityId: string; ssoUrl: string; sloUrl: string; scopes: string[] }): Promise<TestIdp> {
+export async function createIdp(options: { entityId: string; ssoUrl: string; sloUrl: string; scopes: string[]; regexpScopes?: string[] }): Promise<TestIdp> {
   return { ...options, ...(await generateKeyAndCertificate(options.entityId)) };
+}
+
+const ENCRYPTION = {
+  encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+  keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+  disallowEncryptionWithInsecureAlgorithm: true,
+  warnInsecureAlgorithm: false,
+} as const;
+
+/** A saml:NameID element standing alone (namespace declared), as an IdP encrypts it. */
+export const nameIdXml = (value: string, format = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent') =>
+  `<saml:NameID xmlns:saml="${NS.assertion}" Format="${escapeXml(format)}">${escapeXml(value)}</saml:NameID>`;
+
+/** A saml:EncryptedID holding `plaintext` (normally nameIdXml(...)) encrypted for an SP certificate. */
+export async function encryptedIdXml(plaintext: string, spCertificate: string): Promise<string> {
+  const encrypted = await encryptAsync(plaintext, { rsa_pub: spCertificate, pem: spCertificate, ...ENCRYPTION });
+  return `<saml:EncryptedID xmlns:saml="${NS.assertion}">${encrypted}</saml:EncryptedID>`;
 }
 
 export function idpMetadata(idp: TestIdp, displayName = 'IdP de développement'): string {
@@ -30,6 +49,7 @@ export function idpMetadata(idp: TestIdp, displayName = 'IdP de développement')
   <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:Extensions>
 ${idp.scopes.map((s) => `      <shibmd:Scope regexp="false">${escapeXml(s)}</shibmd:Scope>`).join('\n')}
+${(idp.regexpScopes ?? []).map((s) => `      <shibmd:Scope regexp="true">${escapeXml(s)}</shibmd:Scope>`).join('\n')}
       <mdui:UIInfo><mdui:DisplayName xml:lang="fr">${escapeXml(displayName)}</mdui:DisplayName></mdui:UIInfo>
     </md:Extensions>
     <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${certificateBody(idp.certificate)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
@@ -60,6 +80,8 @@ export interface AssertionOptions {
   inResponseTo?: string | undefined;
   nameId: string;
   nameIdFormat?: string;
+  /** A saml:EncryptedID (encryptedIdXml) in the Subject instead of the NameID. */
+  encryptedId?: string;
   sessionIndex?: string;
   attributes: { name: string; friendlyName?: string; nameFormat?: string; values: string[] }[];
   notBefore?: Date;
@@ -87,7 +109,7 @@ export function buildAssertion(o: AssertionOptions): { id: string; xml: string }
   const xml =
     `<saml:Assertion xmlns:saml="${NS.assertion}" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="${id}" Version="2.0" IssueInstant="${iso(now)}">` +
     `<saml:Issuer>${escapeXml(o.issuer)}</saml:Issuer>` +
-    `<saml:Subject><saml:NameID Format="${o.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'}">${escapeXml(o.nameId)}</saml:NameID>` +
+    `<saml:Subject>${o.encryptedId ?? `<saml:NameID Format="${o.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'}">${escapeXml(o.nameId)}</saml:NameID>`}` +
     `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${irt} NotOnOrAfter="${iso(notOnOrAfter)}" Recipient="${escapeXml(o.recipient)}"/></saml:SubjectConfirmation></saml:Subject>` +
     `<saml:Conditions NotBefore="${iso(notBefore)}" NotOnOrAfter="${iso(notOnOrAfter)}"><saml:AudienceRestriction><saml:Audience>${escapeXml(o.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
     `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${escapeXml(o.sessionIndex ?? newSamlId())}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
@@ -118,14 +140,7 @@ export async function buildResponse(idp: TestIdp, o: ResponseOptions): Promise<s
   const assertion = buildAssertion(o);
   let assertionXml = o.signAssertion === false ? assertion.xml : sign(assertion.xml, assertion.id, 'Assertion');
   if (o.encryptFor) {
-    const encrypted = await encryptAsync(assertionXml, {
-      rsa_pub: o.encryptFor,
-      pem: o.encryptFor,
-      encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
-      keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
-      disallowEncryptionWithInsecureAlgorithm: true,
-      warnInsecureAlgorithm: false,
-    });
+    const encrypted = await encryptAsync(assertionXml, { rsa_pub: o.encryptFor, pem: o.encryptFor, ...ENCRYPTION });
     assertionXml = `<saml:EncryptedAssertion xmlns:saml="${NS.assertion}">${encrypted}</saml:EncryptedAssertion>`;
   }
   const id = newSamlId();
@@ -142,15 +157,15 @@ export async function buildResponse(idp: TestIdp, o: ResponseOptions): Promise<s
 }
 
 /** An IdP-initiated LogoutRequest, as a signed Redirect-binding URL to the SP's SLO endpoint. */
-export function logoutRequestUrl(idp: TestIdp, o: { destination: string; nameId: string; nameIdFormat?: string; sessionIndex?: string; id?: string }): string {
+export function logoutRequestUrl(idp: TestIdp, o: { destination: string; nameId: string; nameIdFormat?: string; sessionIndex?: string; id?: string; encryptedId?: string }): string {
   return redirectUrl(o.destination, 'SAMLRequest', logoutRequestXml(idp, o), undefined, idp.privateKey);
 }
 
-export function logoutRequestXml(idp: TestIdp, o: { destination: string; nameId: string; nameIdFormat?: string; sessionIndex?: string; id?: string }): string {
+export function logoutRequestXml(idp: TestIdp, o: { destination: string; nameId: string; nameIdFormat?: string; sessionIndex?: string; id?: string; encryptedId?: string }): string {
   return (
     `<samlp:LogoutRequest xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${o.id ?? newSamlId()}" Version="2.0" IssueInstant="${iso(new Date())}" Destination="${escapeXml(o.destination)}">` +
     `<saml:Issuer>${escapeXml(idp.entityId)}</saml:Issuer>` +
-    `<saml:NameID Format="${o.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'}">${escapeXml(o.nameId)}</saml:NameID>` +
+    (o.encryptedId ?? `<saml:NameID Format="${o.nameIdFormat ?? 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'}">${escapeXml(o.nameId)}</saml:NameID>`) +
     (o.sessionIndex ? `<samlp:SessionIndex>${escapeXml(o.sessionIndex)}</samlp:SessionIndex>` : '') +
     `</samlp:LogoutRequest>`
   );

@@ -1,5 +1,6 @@
 // SAML attributes -> Portique attribute names: the default eduPerson/SUPANN map (urn:oid names
 // with the uri NameFormat, and the plain or friendly names some IdPs send), then the tenant's map.
+import { scopeAllowed } from './scopes.js';
 import { SamlValidationError } from './xml.js';
 
 /** Portique name -> OID. */
@@ -39,12 +40,16 @@ export interface RawAttribute {
 
 /**
  * Maps raw attributes; the tenant's map (by Name or FriendlyName) wins over the default map.
- * Scoped values must carry one of `scopes`, else the whole login is refused: one university's IdP
+ * Scoped values must carry one of `scopes` or match one of `scopePatterns`, else the whole login is refused: one university's IdP
  * must not assert another university's people.
  */
-export function mapAttributes(raw: readonly RawAttribute[], tenantMap: Readonly<Record<string, string>>, scopes: readonly string[]): Record<string, string[]> {
+export function mapAttributes(
+  raw: readonly RawAttribute[],
+  tenantMap: Readonly<Record<string, string>>,
+  scopes: readonly string[],
+  scopePatterns: readonly RegExp[] = [],
+): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  const allowed = new Set(scopes.map((s) => s.toLowerCase()));
   for (const attribute of raw) {
     const target =
       tenantMap[attribute.name] ??
@@ -56,7 +61,7 @@ export function mapAttributes(raw: readonly RawAttribute[], tenantMap: Readonly<
       for (const value of attribute.values) {
         const at = value.lastIndexOf('@');
         const scope = at > 0 ? value.slice(at + 1).toLowerCase() : '';
-        if (!scope || !allowed.has(scope)) {
+        if (!scope || !scopeAllowed(scope, scopes, scopePatterns)) {
           throw new SamlValidationError(`${target} has a scope this identity provider may not assert ("${scope || 'none'}")`, 403);
         }
       }

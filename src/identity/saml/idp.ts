@@ -13,6 +13,7 @@ import type { DbHandle } from '../../platform/db.js';
 import type { Declaration } from '../../tenancy/declaration.js';
 import type { Tenant, TenantRegistry } from '../../tenancy/registry.js';
 import { certificateBody, certificatePem } from './certificate.js';
+import { ScopePatternError, compileScopePattern } from './scopes.js';
 import { verifyEnvelopedSignature } from './signature.js';
 import './tables.js';
 import { NS, SamlValidationError, attr, children, descendants, escapeXml, parseUntrustedXml, textOf } from './xml.js';
@@ -27,13 +28,15 @@ export interface IdpConfig {
   /** PEM signing certificates: any of them may sign (rollover). */
   readonly certificates: readonly string[];
   readonly scopes: readonly string[];
+  /** shibmd:Scope regexp="true" of its metadata, compiled anchored (src/identity/saml/scopes.ts). */
+  readonly scopePatterns: readonly RegExp[];
 }
 
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 const MAX_METADATA_BYTES = 100 * 1024 * 1024;
 
 /** The IdP of an EntityDescriptor (trusted input: a file of the declaration, or a verified fetch). */
-export function idpFromEntity(entity: Element, provider: ProviderDeclaration): IdpConfig {
+export function idpFromEntity(entity: Element, provider: ProviderDeclaration, onProblem?: (message: string) => void): IdpConfig {
   const descriptor = children(entity, NS.metadata, 'IDPSSODescriptor')[0];
   if (!descriptor) throw new Error(`${provider.entityId}: no IDPSSODescriptor in its metadata`);
   const location = (name: string) => children(descriptor, NS.metadata, name).find((s) => attr(s, 'Binding') === REDIRECT)?.getAttribute('Location') ?? undefined;
@@ -41,11 +44,19 @@ export function idpFromEntity(entity: Element, provider: ProviderDeclaration): I
     .filter((k) => (attr(k, 'use') ?? 'signing') === 'signing')
     .flatMap((k) => descendants(k, NS.dsig, 'X509Certificate').map((c) => certificatePem(textOf(c))));
   const extensions = children(descriptor, NS.metadata, 'Extensions')[0];
-  const scopes = extensions
-    ? children(extensions, NS.shibmd, 'Scope')
-        .filter((s) => attr(s, 'regexp') !== 'true')
-        .map((s) => textOf(s))
-    : [];
+  const declaredScopes = extensions ? children(extensions, NS.shibmd, 'Scope') : [];
+  const isRegexp = (s: Element) => ['true', '1'].includes(attr(s, 'regexp')?.trim() ?? '');
+  const scopes = declaredScopes.filter((s) => !isRegexp(s)).map((s) => textOf(s));
+  const scopePatterns = declaredScopes.filter(isRegexp).flatMap((s) => {
+    try {
+      return [compileScopePattern(textOf(s))];
+    } catch (error) {
+      if (!(error instanceof ScopePatternError)) throw error;
+      // Left out: values it would have allowed are refused, never accepted.
+      onProblem?.(`${provider.entityId}: shibmd:Scope regexp ignored: ${error.message}`);
+      return [];
+    }
+  });
   const displayNames = extensions ? descendants(extensions, NS.mdui, 'DisplayName') : [];
   const display = (lang: string) => displayNames.find((d) => d.getAttributeNS('http://www.w3.org/XML/1998/namespace', 'lang') === lang);
   const ssoUrl = provider.ssoUrl ?? location('SingleSignOnService');
@@ -58,7 +69,9 @@ export function idpFromEntity(entity: Element, provider: ProviderDeclaration): I
     ssoUrl,
     sloUrl: provider.sloUrl ?? location('SingleLogoutService'),
     certificates,
+    // Scopes declared for the provider replace those of its metadata, patterns included.
     scopes: provider.scopes ?? scopes,
+    scopePatterns: provider.scopes ? [] : scopePatterns,
   };
 }
 
@@ -91,7 +104,7 @@ export function createIdpResolver(options: {
       const root = parseUntrustedXml(xml, MAX_METADATA_BYTES, { allowComments: true }).documentElement!;
       const entity = findEntity(root, provider.entityId);
       if (!entity) throw new Error(`${provider.entityId} is not in ${provider.metadataFile}`);
-      return idpFromEntity(entity, provider);
+      return idpFromEntity(entity, provider, options.onProblem);
     }
     if (!provider.ssoUrl || !provider.certificates) throw new Error(`${provider.entityId}: needs metadataFile, or ssoUrl and certificates`);
     const certificates = await Promise.all(provider.certificates.map((file) => readFile(join(dir, file), 'utf8')));
@@ -108,7 +121,7 @@ export function createIdpResolver(options: {
       throw new Error(provider.metadataUrl ? `${provider.entityId}: its metadata has not been fetched yet (refreshIdpMetadata)` : `${provider.entityId}: not stored yet: run \`portique tenants apply\``);
     }
     if (row.valid_until && row.valid_until.getTime() < Date.now()) throw new Error(`${provider.entityId}: its stored metadata expired on ${row.valid_until.toISOString()}`);
-    return idpFromEntity(parseUntrustedXml(row.xml, MAX_METADATA_BYTES).documentElement!, provider);
+    return idpFromEntity(parseUntrustedXml(row.xml, MAX_METADATA_BYTES).documentElement!, provider, options.onProblem);
   }
 
   async function load(tenant: Tenant): Promise<IdpConfig[]> {
@@ -145,6 +158,7 @@ function explicitIdp(provider: ProviderDeclaration, certificates: string[]): Idp
     sloUrl: provider.sloUrl,
     certificates,
     scopes: provider.scopes ?? [],
+    scopePatterns: [],
   };
 }
 
@@ -209,7 +223,7 @@ export async function storedIdpsOf(dir: string, providers: readonly ProviderDecl
         const root = parseUntrustedXml(texts[0]!, MAX_METADATA_BYTES, { allowComments: true }).documentElement!;
         const entity = findEntity(root, provider.entityId);
         if (!entity) throw new Error(`${provider.entityId} is not in it`);
-        const usable = idpFromEntity(entity, provider);
+        const usable = idpFromEntity(entity, provider, (reason) => warnings.push({ field: `${at}.metadataFile`, reason }));
         if (usable.certificates.length === 0) throw new Error(`${provider.entityId} has no signing certificate in it`);
         const validUntil = attr(entity, 'validUntil') ?? (root === entity ? undefined : attr(root, 'validUntil'));
         idps.push({ entityId: provider.entityId, source: fileSource(provider.metadataFile), xml: new XMLSerializer().serializeToString(entity), validUntil: validUntil ? new Date(validUntil) : null });

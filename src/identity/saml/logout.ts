@@ -2,7 +2,7 @@
 // over the query string) or the POST binding (enveloped XML signature). Unsigned ones are refused.
 import type { IdpConfig } from './idp.js';
 import { inflateMessage, verifyRedirectSignature, type MessageKind } from './binding.js';
-import { CLOCK_SKEW_MS } from './response.js';
+import { CLOCK_SKEW_MS, readNameId } from './response.js';
 import { assertUniqueIds, verifyEnvelopedSignature } from './signature.js';
 import { MAX_MESSAGE_BYTES, NS, SamlValidationError, attr, children, onlyChild, parseUntrustedXml, textOf } from './xml.js';
 
@@ -10,10 +10,11 @@ export type LogoutMessage =
   | { kind: 'request'; idp: IdpConfig; id: string; nameId: string; sessionIndexes: string[] }
   | { kind: 'response'; idp: IdpConfig; inResponseTo: string; success: boolean };
 
-export function readLogoutMessage(
+export async function readLogoutMessage(
   input: { binding: 'redirect'; rawQuery: string; kind: MessageKind; value: string } | { binding: 'post'; kind: MessageKind; value: string },
-  ctx: { idps: readonly IdpConfig[]; sloUrl: string; now?: Date },
-): LogoutMessage {
+  /** decryptionKeys: the SP's private keys, for a LogoutRequest whose NameID is an EncryptedID. */
+  ctx: { idps: readonly IdpConfig[]; sloUrl: string; decryptionKeys?: readonly string[]; now?: Date },
+): Promise<LogoutMessage> {
   let xml: string;
   if (input.binding === 'redirect') {
     xml = inflateMessage(input.value);
@@ -42,9 +43,9 @@ export function readLogoutMessage(
   if (expected === 'LogoutRequest') {
     const notOnOrAfter = attr(root, 'NotOnOrAfter');
     if (notOnOrAfter && now >= Date.parse(notOnOrAfter) + CLOCK_SKEW_MS) throw new SamlValidationError('the logout request has expired', 403);
-    const nameId = onlyChild(root, NS.assertion, 'NameID', true);
+    const nameId = await readNameId(root, ctx.decryptionKeys ?? []);
     if (!nameId) throw new SamlValidationError('the logout request has no NameID');
-    return { kind: 'request', idp, id: attr(root, 'ID') ?? '', nameId: textOf(nameId), sessionIndexes: children(root, NS.protocol, 'SessionIndex').map(textOf) };
+    return { kind: 'request', idp, id: attr(root, 'ID') ?? '', nameId: nameId.value, sessionIndexes: children(root, NS.protocol, 'SessionIndex').map(textOf) };
   }
   const inResponseTo = attr(root, 'InResponseTo');
   if (!inResponseTo) throw new SamlValidationError('the logout response answers no request');

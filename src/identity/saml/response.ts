@@ -114,10 +114,8 @@ export async function validateLoginResponse(samlResponse: string, ctx: ResponseC
   }
 
   const subject = onlyChild(assertion, NS.assertion, 'Subject');
-  const nameIdElement = onlyChild(subject, NS.assertion, 'NameID', true);
-  if (!nameIdElement) throw new SamlValidationError('the assertion has no NameID');
-  const nameId = { value: textOf(nameIdElement), format: attr(nameIdElement, 'Format') };
-  if (!nameId.value) throw new SamlValidationError('the NameID is empty');
+  const nameId = await readNameId(subject, ctx.decryptionKeys);
+  if (!nameId) throw new SamlValidationError('the assertion has no NameID');
 
   // A bearer confirmation addressed to this ACS, in its time window.
   let inResponseTo: string | undefined;
@@ -192,6 +190,11 @@ export async function validateLoginResponse(samlResponse: string, ctx: ResponseC
 }
 
 async function decryptAssertion(encrypted: Element, keys: readonly string[]): Promise<string> {
+  return decryptElement(encrypted, keys, 'assertion');
+}
+
+/** The plaintext of an EncryptedAssertion or EncryptedID (xenc:EncryptedData inside), with the SP keys (rollover: each in turn). */
+async function decryptElement(encrypted: Element, keys: readonly string[], what: string): Promise<string> {
   onlyChild(encrypted, NS.xenc, 'EncryptedData');
   const serialized = new XMLSerializer().serializeToString(encrypted);
   for (const key of keys) {
@@ -201,5 +204,28 @@ async function decryptAssertion(encrypted: Element, keys: readonly string[]): Pr
       // try the next key (rollover)
     }
   }
-  throw new SamlValidationError('the assertion could not be decrypted with this service\'s keys');
+  throw new SamlValidationError(`the ${what} could not be decrypted with this service's keys`);
+}
+
+/**
+ * The NameID of a Subject or LogoutRequest: a saml:NameID, or a saml:EncryptedID decrypted with
+ * the SP keys as an EncryptedAssertion is. The element is read from a verified (signed) parent;
+ * its plaintext is parsed as hostile XML all the same and must be exactly one saml:NameID
+ * holding text: never another assertion, a BaseID, or anything with comments in it.
+ */
+export async function readNameId(parent: Element, keys: readonly string[]): Promise<{ value: string; format: string | undefined } | undefined> {
+  const plain = onlyChild(parent, NS.assertion, 'NameID', true);
+  const encrypted = onlyChild(parent, NS.assertion, 'EncryptedID', true);
+  if (plain && encrypted) throw new SamlValidationError('both a NameID and an EncryptedID');
+  let element = plain;
+  if (encrypted) {
+    if (keys.length === 0) throw new SamlValidationError('an encrypted NameID cannot be read here');
+    const inner = parseUntrustedXml(await decryptElement(encrypted, keys, 'NameID'));
+    element = inner.documentElement!;
+    if (element.namespaceURI !== NS.assertion || element.localName !== 'NameID') throw new SamlValidationError('the EncryptedID does not hold a NameID');
+  }
+  if (!element) return undefined;
+  const value = textOf(element);
+  if (!value) throw new SamlValidationError('the NameID is empty');
+  return { value, format: attr(element, 'Format') };
 }

@@ -158,7 +158,7 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
           return { request: raw ? (JSON.parse(raw) as PendingRequest) : undefined, firstUse: set === 'OK' };
         },
       });
-      const attributes = mapAttributes(result.attributes, declaration?.attributes?.map ?? {}, result.idp.scopes);
+      const attributes = mapAttributes(result.attributes, declaration?.attributes?.map ?? {}, result.idp.scopes, result.idp.scopePatterns);
       const identifier = declaration?.attributes?.identifier ?? 'eduPersonPrincipalName';
       const required = [...new Set([...(declaration?.attributes?.required ?? []), ...(identifier === 'nameid' ? [] : [identifier])])];
       const missing = required.filter((name) => !attributes[name]?.length);
@@ -209,9 +209,10 @@ export const samlRoutes: FastifyPluginAsync<SamlRoutesOptions> = async (app, opt
     const endpoints = sp(tenant);
     try {
       const rawQuery = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '';
-      const message = readLogoutMessage(
+      const keys = await keysOf(tenant);
+      const message = await readLogoutMessage(
         binding === 'redirect' ? { binding, rawQuery, kind, value: source[kind] as string } : { binding, kind, value: source[kind] as string },
-        { idps: await providers(request), sloUrl: endpoints.sloUrl },
+        { idps: await providers(request), sloUrl: endpoints.sloUrl, decryptionKeys: [keys.current.privateKey, ...(keys.next ? [keys.next.privateKey] : [])] },
       );
       if (message.kind === 'response') {
         const idp = await redis.getdel(redisKey(tenant, 'logout', message.inResponseTo));
