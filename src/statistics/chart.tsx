@@ -1,6 +1,9 @@
 // Bar charts drawn on the server as SVG: readable without JavaScript, and described for screen
 // readers (role="img" with a title naming the figure; the page puts the same data in a table).
-// A withheld value (k-anonymity) is drawn as a hatched stub, not as zero.
+// A withheld value (k-anonymity) is drawn as a hatched stub, not as zero. Colours and type sizes
+// come from the stylesheet (.chart in src/web/static/portique.css): bars in the tenant's link
+// colour (4.5:1 on white whatever the brand), and on a phone larger text and every other label,
+// since the drawing scales down with the screen.
 export interface Bar {
   label: string;
   value: number | null;
@@ -8,7 +11,7 @@ export interface Bar {
 
 const WIDTH = 720;
 const HEIGHT = 220;
-const PAD = { top: 16, right: 8, bottom: 40, left: 48 };
+const PAD = { top: 16, right: 8, bottom: 40, left: 56 };
 
 function niceMax(max: number): number {
   if (max <= 5) return 5;
@@ -31,15 +34,15 @@ export function BarChart(props: { id: string; title: string; bars: Bar[]; withhe
       <title id={`${props.id}-title`}>{props.title}</title>
       <defs>
         <pattern id={`${props.id}-hatch`} width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-          <line x1="0" y1="0" x2="0" y2="6" stroke="currentColor" stroke-width="2" />
+          <line x1="0" y1="0" x2="0" y2="6" class="hatch" stroke-width="2" />
         </pattern>
       </defs>
       {ticks.map((tick) => {
         const y = PAD.top + plotH - (tick / top) * plotH;
         return (
           <g>
-            <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} stroke="#c8c8c8" stroke-width="1" />
-            <text x={PAD.left - 6} y={y + 4} text-anchor="end" font-size="11" fill="#333">
+            <line x1={PAD.left} x2={WIDTH - PAD.right} y1={y} y2={y} class="grid" />
+            <text x={PAD.left - 6} y={y + 4} text-anchor="end" class="tick">
               {String(Math.round(tick))}
             </text>
           </g>
@@ -55,12 +58,13 @@ export function BarChart(props: { id: string; title: string; bars: Bar[]; withhe
               y={(PAD.top + plotH - h).toFixed(1)}
               width={barW.toFixed(1)}
               height={h.toFixed(1)}
-              fill={bar.value === null ? `url(#${props.id}-hatch)` : 'var(--brand-primary, #1f3a93)'}
+              class={bar.value === null ? 'withheld' : 'bar'}
+              {...(bar.value === null ? { fill: `url(#${props.id}-hatch)` } : {})}
             >
               <title>{`${bar.label} : ${bar.value === null ? props.withheldLabel : bar.value}`}</title>
             </rect>
             {i % labelEvery === 0 && (
-              <text x={(x + barW / 2).toFixed(1)} y={HEIGHT - PAD.bottom + 16} text-anchor="middle" font-size="11" fill="#333">
+              <text x={(x + barW / 2).toFixed(1)} y={HEIGHT - PAD.bottom + 18} text-anchor="middle" class={(i / labelEvery) % 2 ? 'label label-alt' : 'label'}>
                 {bar.label}
               </text>
             )}

@@ -70,7 +70,8 @@ export function StatisticsPage(props: { ctx: PageContext; report: UsageReport; i
       {rows.length === 0 ? (
         <p>{w.none}</p>
       ) : (
-        <table class="data">
+        // Four columns do not fit a phone: there each row becomes a card, the headings in its cells.
+        <table class="sessions data">
           <thead>
             <tr>
               <th scope="col">{keyLabel}</th>
@@ -83,9 +84,9 @@ export function StatisticsPage(props: { ctx: PageContext; report: UsageReport; i
             {rows.map((r) => (
               <tr>
                 <th scope="row">{r.key}</th>
-                <td>{r.events.toLocaleString(ctx.locale)}</td>
-                <td>{fig(r.averageDailyPeople)}</td>
-                <td>{r.withheldDays}</td>
+                <td data-label={w.events}>{r.events.toLocaleString(ctx.locale)}</td>
+                <td data-label={w.average}>{fig(r.averageDailyPeople)}</td>
+                <td data-label={w.withheldDays}>{r.withheldDays}</td>
               </tr>
             ))}
           </tbody>
