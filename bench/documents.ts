@@ -1,0 +1,247 @@
+// `make bench BENCH=documents`: "Mes documents" throughput against the same S3 server, in the same
+// run: a 1 GiB upload and download through Portique (multipart form, streamed to S3; streamed
+// download) compared with a direct PutObject / GetObject of the same size (target: at least 80 %
+// of direct); the Portique server's RSS growth during a 2 GiB upload (target: under 64 MB; the
+// server runs in a child process, bench/lib/documents-server.ts, whose RSS is sampled from /proc
+// every 20 ms); and 200 concurrent 1 MB uploads by 20 people: throughput and p99 latency.
+// Content is generated as it is sent (one 1 MiB block repeated), never held whole by either side.
+// Environment: BENCH_BIG_MIB (1024), BENCH_HUGE_MIB (2048), BENCH_CONCURRENT (200).
+import '../test/setup/global.js';
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { parseDocument } from 'yaml';
+import { createStorage } from '../src/platform/storage.js';
+import { applyTenants } from '../src/tenancy/apply.js';
+import { createTestDatabase } from '../test/helpers/db.js';
+import { REDIS_URL } from '../test/helpers/env.js';
+import { startS3, startSmtp } from '../test/helpers/services.js';
+import { printFigures, writeResults, type Figures } from './lib/results.js';
+
+const MiB = 1024 * 1024;
+const BIG = Number(process.env.BENCH_BIG_MIB ?? 1024) * MiB;
+const HUGE = Number(process.env.BENCH_HUGE_MIB ?? 2048) * MiB;
+const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 200);
+const PEOPLE = 20;
+
+const block = randomBytes(MiB);
+/** `size` bytes of the repeated block, produced as they are read. */
+function content(size: number): Readable {
+  return Readable.from(
+    (function* () {
+      for (let left = size; left > 0; left -= MiB) yield left >= MiB ? block : block.subarray(0, left);
+    })(),
+    { objectMode: false },
+  );
+}
+
+async function drain(body: Readable): Promise<number> {
+  let n = 0;
+  for await (const chunk of body) n += (chunk as Buffer).length;
+  return n;
+}
+
+interface Session {
+  host: string;
+  cookie: string;
+  csrf: string;
+}
+
+function uploadThroughPortique(port: number, who: Session, name: string, size: number): Promise<{ id: string; ms: number }> {
+  const boundary = `----bench${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fichiers"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/documents/envoi',
+        agent: false,
+        headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) return reject(new Error(`upload ${name}: ${res.statusCode} ${text}`));
+          resolve({ id: JSON.parse(text).files[0].id, ms: performance.now() - started });
+        });
+      },
+    );
+    req.on('error', reject);
+    Readable.from(
+      (async function* () {
+        yield head;
+        yield* content(size);
+        yield tail;
+      })(),
+    ).pipe(req);
+  });
+}
+
+function downloadThroughPortique(port: number, who: Session, id: string): Promise<{ bytes: number; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: `/documents/fichiers/${id}`, agent: false, headers: { host: who.host, cookie: who.cookie } }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`download: ${res.statusCode}`));
+      drain(res).then((bytes) => resolve({ bytes, ms: performance.now() - started }), reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The child's resident set, from /proc (Linux), in bytes. */
+function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) * 1024;
+}
+
+function sampler(pid: number) {
+  let peak = rssOf(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssOf(pid));
+    },
+  };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+const mbps = (bytes: number, ms: number) => Math.round((bytes / MiB / (ms / 1000)) * 10) / 10;
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+// Tenants with room for the bench: nord holds 40 GiB, 10 GiB per person, files up to 4 GiB.
+const dir = await mkdtemp(join(tmpdir(), 'portique-bench-documents-'));
+await cp('tenants', dir, { recursive: true });
+const nordFile = join(dir, 'nord.yaml');
+const nordYaml = parseDocument(await readFile(nordFile, 'utf8'));
+for (const [k, v] of Object.entries({ storageTotal: '40 GiB', storagePerPerson: '10 GiB', largestUpload: '4 GiB' })) nordYaml.setIn(['quotas', k], v);
+await writeFile(nordFile, nordYaml.toString());
+
+const database = await createTestDatabase();
+const [s3, smtp] = await Promise.all([startS3('portique-bench'), startSmtp()]);
+let child: ReturnType<typeof fork> | undefined;
+try {
+  await applyTenants(database.owner.db, dir);
+  const serverEnv = {
+    DATABASE_URL: database.appUrl,
+    REDIS_URL,
+    S3_ENDPOINT: s3.config.endpoint!,
+    S3_BUCKET: s3.config.bucket,
+    S3_ACCESS_KEY_ID: s3.config.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
+    SMTP_URL: smtp.url,
+    TENANTS_DIR: dir,
+  };
+  child = fork('bench/lib/documents-server.ts', [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(serverEnv), BENCH_PEOPLE_COUNT: String(PEOPLE) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const [ready] = (await once(child, 'message')) as [{ port: number; sessions: Session[] }];
+  const { port, sessions } = ready;
+  const pid = child.pid!;
+  const alix = sessions[0]!;
+  // The same S3 client settings as Portique's (createStorage), for the direct figures.
+  const direct = createStorage(s3.config);
+
+  // Warm-up: connections, JIT, the first multipart upload.
+  await uploadThroughPortique(port, alix, 'warmup.bin', 16 * MiB);
+  await direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/warmup', Body: content(16 * MiB), ContentLength: 16 * MiB }));
+
+  // 1. 1 GiB up and down, direct then through Portique.
+  console.log(`1 GiB: direct PutObject...`);
+  let t0 = performance.now();
+  await direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/big', Body: content(BIG), ContentLength: BIG }));
+  const directPutMs = performance.now() - t0;
+  console.log(`1 GiB: through Portique...`);
+  const big = await uploadThroughPortique(port, alix, 'gros.bin', BIG);
+  // Diagnostic: the same multipart upload Portique does (lib-storage, its part size and queue),
+  // straight from here: what S3 multipart itself costs on this server (s3rver re-reads and
+  // rewrites every part when the upload completes).
+  console.log(`1 GiB: direct multipart (Portique's part size)...`);
+  t0 = performance.now();
+  await new Upload({ client: direct.client, params: { Bucket: direct.bucket, Key: 'direct/big-multipart', Body: content(BIG) }, partSize: 8 * MiB, queueSize: 2 }).done();
+  const directMultipartMs = performance.now() - t0;
+  t0 = performance.now();
+  const got = await direct.client.send(new GetObjectCommand({ Bucket: direct.bucket, Key: 'direct/big' }));
+  const directBytes = await drain(got.Body as Readable);
+  const directGetMs = performance.now() - t0;
+  const down = await downloadThroughPortique(port, alix, big.id);
+  if (directBytes !== BIG || down.bytes !== BIG) throw new Error(`short read: direct ${directBytes}, Portique ${down.bytes}`);
+
+  // 2. RSS during a 2 GiB upload.
+  console.log(`2 GiB upload, sampling the server's RSS...`);
+  const rssBefore = rssOf(pid);
+  const sampling = sampler(pid);
+  const huge = await uploadThroughPortique(port, alix, 'tres-gros.bin', HUGE);
+  const rssPeak = sampling.stop();
+
+  // 3. 200 concurrent 1 MB uploads, 20 people.
+  console.log(`${CONCURRENT} concurrent 1 MB uploads...`);
+  const size = 1_000_000;
+  t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => uploadThroughPortique(port, sessions[i % PEOPLE]!, `petit-${i}.bin`, size)));
+  const wallMs = performance.now() - t0;
+  const latencies = results.map((r) => r.ms);
+  // The same concurrency straight to S3: how much of the time is the S3 server's.
+  t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: `direct/small-${i}`, Body: content(size), ContentLength: size }))));
+  const directWallMs = performance.now() - t0;
+
+  const figures: Figures = {
+    'upload 1 GiB, Portique / direct': { value: round1((directPutMs / big.ms) * 100), unit: '%', target: 80, better: 'higher' },
+    'download 1 GiB, Portique / direct': { value: round1((directGetMs / down.ms) * 100), unit: '%', target: 80, better: 'higher' },
+    'upload 1 GiB through Portique': { value: mbps(BIG, big.ms), unit: 'MiB/s', better: 'higher' },
+    'upload 1 GiB direct': { value: mbps(BIG, directPutMs), unit: 'MiB/s', better: 'higher' },
+    'upload 1 GiB direct, multipart as Portique does': { value: mbps(BIG, directMultipartMs), unit: 'MiB/s', better: 'higher' },
+    'download 1 GiB through Portique': { value: mbps(BIG, down.ms), unit: 'MiB/s', better: 'higher' },
+    'download 1 GiB direct': { value: mbps(BIG, directGetMs), unit: 'MiB/s', better: 'higher' },
+    'server RSS growth, 2 GiB upload': { value: round1((rssPeak - rssBefore) / 1e6), unit: 'MB', target: 64, better: 'lower' },
+    'upload 2 GiB through Portique': { value: mbps(HUGE, huge.ms), unit: 'MiB/s', better: 'higher' },
+    [`${CONCURRENT} concurrent 1 MB uploads: throughput`]: { value: round1(CONCURRENT / (wallMs / 1000)), unit: 'uploads/s', better: 'higher' },
+    [`${CONCURRENT} concurrent 1 MB uploads: p99`]: { value: Math.round(percentile(latencies, 99)), unit: 'ms', better: 'lower' },
+    [`${CONCURRENT} concurrent 1 MB uploads: p50`]: { value: Math.round(percentile(latencies, 50)), unit: 'ms', better: 'lower' },
+    [`${CONCURRENT} concurrent 1 MB PutObject direct: throughput`]: { value: round1(CONCURRENT / (directWallMs / 1000)), unit: 'uploads/s', better: 'higher' },
+  };
+  printFigures(figures);
+  const file = await writeResults('documents', figures, { bigMiB: BIG / MiB, hugeMiB: HUGE / MiB, concurrent: CONCURRENT, people: PEOPLE, s3: 's3rver (same machine)', rssBeforeMB: round1(rssBefore / 1e6), rssPeakMB: round1(rssPeak / 1e6) });
+  console.log(`written to ${file}`);
+  direct.close();
+} finally {
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+  await Promise.allSettled([s3.close(), smtp.close()]);
+  // The killed server's connections take a moment to be noticed by PostgreSQL.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await database.drop();
+      break;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
