@@ -38,7 +38,9 @@ export function OperatorLayout(props: { ctx: OperatorPageContext; title: string;
             <span class="brand-name">{ctx.consoleName}</span>
           </a>
           {ctx.user && (
-            <nav aria-label={ctx.t('operator.nav')}>
+            // site-nav: the portal's header menu styles (its links were in the link colour, which is
+            // the header's own: invisible, and axe could not tell).
+            <nav class="site-nav" aria-label={ctx.t('operator.nav')}>
               <ul class="inline-list">
                 <li>
                   <a href="/">{ctx.t('operator.nav.tenants')}</a>
