@@ -86,6 +86,14 @@ export function GroupPageView(props: { ctx: PageContext; page: GroupPageData }) 
             <a href={`/annuaire/${m.id}`}>{m.displayName}</a>
             {m.owner && <span class="meta"> · {d('groups.owner')}</span>}
             {m.affectation && <span class="meta"> · {m.affectation}</span>}
+            {page.canChooseOwners && (
+              <>
+                {' '}
+                <Post ctx={ctx} action={`/groupes/${group.id}/membres/${m.id}/role`} label={d(m.owner ? 'groups.removeOwner' : 'groups.makeOwner')}>
+                  <input type="hidden" name="role" value={m.owner ? 'member' : 'owner'} />
+                </Post>
+              </>
+            )}
           </li>
         ))}
       </ul>

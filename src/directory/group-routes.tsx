@@ -53,6 +53,21 @@ export const groupRoutes: FastifyPluginAsync<{ database: DbHandle }> = async (ap
     });
   }
 
+  app.post<{ Params: { id: string; personId: string }; Body: { role: 'owner' | 'member' } }>(
+    '/groupes/:id/membres/:personId/role',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ maxLength: 64 }), personId: Type.String({ maxLength: 64 }) }),
+        body: Type.Object({ ...Csrf, role: Type.Union([Type.Literal('owner'), Type.Literal('member')]) }),
+      },
+      preHandler: guard,
+    },
+    async (request, reply) => {
+      await groups.setRole(request.tenant, whoOf(request), request.params.id, request.params.personId, request.body.role);
+      return reply.redirect(`/groupes/${request.params.id}`, 303);
+    },
+  );
+
   app.post<{ Params: { id: string } }>('/groupes/:id/quitter', { schema: { params: IdParams }, preHandler: guard }, async (request, reply) => {
     await groups.leave(request.tenant, whoOf(request), request.params.id);
     return reply.redirect('/groupes', 303);

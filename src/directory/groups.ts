@@ -34,6 +34,8 @@ export interface GroupPage {
   members: (Card & { owner: boolean })[];
   hiddenMembers: number;
   canManage: boolean;
+  /** An owner of a workgroup or institutional group: may name and withdraw owners. */
+  canChooseOwners: boolean;
   canLeave: boolean;
 }
 
@@ -157,6 +159,7 @@ export function createGroups(database: DbHandle) {
           members: shown.map((r) => ({ ...cardOf(tenant, viewer, r), owner: r.owner })),
           hiddenMembers: rows.length - shown.length,
           canManage: role === 'owner' || (viewer.admin && group.kind === 'institutional'),
+          canChooseOwners: role === 'owner' && (group.kind === 'workgroup' || group.kind === 'institutional'),
           canLeave: !!role && (group.kind === 'workgroup' || group.kind === 'institutional'),
         };
       });
@@ -219,13 +222,24 @@ export function createGroups(database: DbHandle) {
       });
     },
 
+    /**
+     * An owner names another member owner, or makes an owner (themselves included) a plain member
+     * again; a group never loses its last owner.
+     */
     async setRole(tenant: Tenant, who: Who, groupId: string, personId: string, role: 'owner' | 'member'): Promise<void> {
       await database.withTenant(tenant.id, async (trx) => {
         const group = await groupRow(trx, tenant.id, groupId);
         await requireOwner(trx, tenant.id, group, who);
-        if (!isUuid(personId)) throw new NotFoundError();
-        const updated = await trx.updateTable('group_members').set({ role }).where('tenant_id', '=', tenant.id).where('group_id', '=', groupId).where('person_id', '=', personId).executeTakeFirst();
-        if (updated.numUpdatedRows === 0n) throw new NotFoundError();
+        if (!isUuid(personId)) throw new NotFoundError("Cette personne n'est pas membre du groupe.");
+        // Locked, so two owners demoting each other at once cannot both see "another owner left".
+        const owners = await trx.selectFrom('group_members').select('person_id').where('tenant_id', '=', tenant.id).where('group_id', '=', groupId).where('role', '=', 'owner').forUpdate().execute();
+        const current = await roleIn(trx, tenant.id, groupId, personId);
+        if (!current) throw new NotFoundError("Cette personne n'est pas membre du groupe.");
+        if (current === role) return;
+        if (role === 'member' && owners.length <= 1) {
+          throw new ConflictError('Le groupe doit garder au moins un propriétaire : nommez-en un autre avant de retirer celui-ci.');
+        }
+        await trx.updateTable('group_members').set({ role }).where('tenant_id', '=', tenant.id).where('group_id', '=', groupId).where('person_id', '=', personId).execute();
       });
     },
 

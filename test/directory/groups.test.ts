@@ -102,3 +102,46 @@ t.test("never another tenant's group", async (t) => {
   const adminNord = await get(app, `/groupes/${group}`, admin, NORD);
   t.equal(adminNord.statusCode, 200);
 });
+
+t.test('owners choose other owners; the last owner can be neither demoted nor leave', async (t) => {
+  const dave = await loginAs(app, nord, { eppn: 'dave@univ-nord.example', displayName: 'Dave Second', affiliations: ['staff'] });
+  const created = await post(app, '/groupes', alice, { name: 'Comité des fêtes' });
+  const group = groupIdOf(created.headers.location as string);
+  for (const [who, eppn] of [[bob, 'bob@univ-nord.example'], [dave, 'dave@univ-nord.example']] as const) {
+    await post(app, `/groupes/${group}/inviter`, alice, { target: eppn });
+    await post(app, `/groupes/${group}/invitation/accepter`, who, {});
+  }
+  const [aliceId, bobId, daveId, carolId] = await Promise.all(['alice', 'bob', 'dave', 'carol'].map((n) => idOf(`${n}@univ-nord.example`)));
+  const role = (cookie: string, personId: string, r: string) => post(app, `/groupes/${group}/membres/${personId}/role`, cookie, { role: r });
+  const owners = async () =>
+    (await db.withTenant(nord, (trx) => trx.selectFrom('group_members').select('person_id').where('group_id', '=', group).where('role', '=', 'owner').execute())).map((r) => r.person_id).sort();
+
+  const page = await get(app, `/groupes/${group}`, alice);
+  t.match(page.body, `/groupes/${group}/membres/${daveId}/role`, 'the owner sees a button per member');
+  t.match(page.body, 'Nommer propriétaire');
+  t.notMatch((await get(app, `/groupes/${group}`, bob)).body, '/role"', 'a member sees none');
+
+  t.equal((await role(bob, bobId, 'owner')).statusCode, 403, 'a member cannot make themselves owner');
+  t.equal((await role(alice, daveId, 'owner')).statusCode, 303, 'the owner names Dave');
+  t.same(await owners(), [aliceId, daveId].sort());
+  t.match((await get(app, `/groupes/${group}`, dave)).body, 'Retirer des propriétaires', 'Dave can now choose owners too');
+  t.equal((await role(dave, aliceId, 'member')).statusCode, 303, 'an owner withdraws another');
+  t.same(await owners(), [daveId]);
+  t.equal((await role(dave, daveId, 'member')).statusCode, 409, 'the last owner cannot step down');
+  t.match((await role(dave, daveId, 'member')).body, 'au moins un propriétaire');
+  t.equal((await post(app, `/groupes/${group}/quitter`, dave, {})).statusCode, 409, 'nor leave');
+  t.equal((await role(alice, daveId, 'member')).statusCode, 403, 'Alice is no longer an owner');
+  t.same(await owners(), [daveId], 'nothing changed');
+
+  t.equal((await role(dave, carolId, 'owner')).statusCode, 404, 'not a member: cannot be named owner');
+  t.equal((await role(dave, 'not-a-uuid', 'owner')).statusCode, 404);
+  t.equal((await role(dave, bobId, 'king')).statusCode, 400, 'an unknown role is refused');
+  const sudTwin = await addPerson(db, sud, { externalId: 'twin2@univ-sud.example', familyName: 'Twin' });
+  t.equal((await role(dave, sudTwin, 'owner')).statusCode, 404, "another tenant's person cannot be named");
+  const sudPerson = await loginAs(app, sud, { eppn: 'sam@univ-sud.example', host: SUD, affiliations: ['staff'] });
+  t.equal((await post(app, `/groupes/${group}/membres/${bobId}/role`, sudPerson, { role: 'owner' }, SUD)).statusCode, 404, "nord's group from sud's host");
+  t.same(await owners(), [daveId], 'still nothing changed');
+  t.equal((await role(dave, bobId, 'owner')).statusCode, 303);
+  t.equal((await role(dave, daveId, 'member')).statusCode, 303, 'with another owner, Dave may step down');
+  t.same(await owners(), [bobId]);
+});
