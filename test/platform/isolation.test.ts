@@ -71,6 +71,13 @@ async function seedDocuments(tenant: string, person: string) {
     await trx.insertInto('document_shares').values({ tenant_id: tenant, id: newId(), node_id: file, person_id: person, group_id: null, access: 'read', created_by: person }).execute();
     await trx.insertInto('document_links').values({ tenant_id: tenant, id: newId(), node_id: file, token_sha256: newId(), password_hash: null, expires_at: null, created_by: person }).execute();
   });
+  // Quotas set by the tenant's admins and a group space's settings (0016).
+  const group = await insertGroup(database.app, tenant, [person]);
+  await database.app.withTenant(tenant, async (trx) => {
+    await trx.insertInto('document_quota_settings').values({ tenant_id: tenant, default_per_person: 1024 }).execute();
+    await trx.insertInto('document_person_quotas').values({ tenant_id: tenant, person_id: person, quota: 2048 }).execute();
+    await trx.insertInto('document_group_spaces').values({ tenant_id: tenant, group_id: group, member_access: 'write', quota: 4096 }).execute();
+  });
 }
 
 const raw = postgres(database.appUrl, { max: 1, onnotice: () => {} });
