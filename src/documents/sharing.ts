@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
+import { createGroups, memberIds } from '../directory/groups.js';
 import type { NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
 import type { NodeRow } from './repository.js';
@@ -117,8 +118,14 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** The strongest access `personId` has on node `id` through a share of it or of an ancestor; live nodes only. */
-async function accessTo(trx: TenantDb, personId: string, id: string): Promise<Access | undefined> {
+/**
+ * Who reads shares: a person and the groups they belong to, as the directory's groups service
+ * says (static memberships, and dynamic groups whose rule the person matches now).
+ */
+type Reader = Actor & { groupIds: string[] };
+
+/** The strongest access a person has on node `id` through a share of it or of an ancestor, to them or one of their groups; live nodes only. */
+async function accessTo(trx: TenantDb, personId: string, groupIds: string[], id: string): Promise<Access | undefined> {
   const rows = await sql<{ level: number | null }>`
     with recursive up as (
       select n.id, n.parent_id, n.tenant_id from document_nodes n where n.id = ${id} and n.deleted_at is null
@@ -128,16 +135,16 @@ async function accessTo(trx: TenantDb, personId: string, id: string): Promise<Ac
     select max(case s.access when 'write' then 2 else 1 end)::int as level
     from document_shares s
     where s.node_id in (select id from up)
-      and (s.person_id = ${personId} or s.group_id in (select m.group_id from group_members m where m.person_id = ${personId}))`.execute(trx);
+      and (s.person_id = ${personId} or s.group_id = any(${groupIds}::uuid[]))`.execute(trx);
   const level = rows.rows[0]?.level;
   return level === 2 ? 'write' : level === 1 ? 'read' : undefined;
 }
 
-async function sharedNode(trx: TenantDb, actor: Actor, id: string, need: Access): Promise<{ node: DocumentNode; access: Access }> {
+async function sharedNode(trx: TenantDb, actor: Reader, id: string, need: Access): Promise<{ node: DocumentNode; access: Access }> {
   if (!isUuid(id)) throw notFound();
   const row = await trx.selectFrom('document_nodes').selectAll().where('id', '=', id).where('deleted_at', 'is', null).where('group_id', 'is', null).executeTakeFirst();
   if (!row || row.owner_id === actor.personId) throw notFound();
-  const access = await accessTo(trx, actor.personId, id);
+  const access = await accessTo(trx, actor.personId, actor.groupIds, id);
   if (!access) throw notFound();
   if (need === 'write' && access !== 'write') throw new ForbiddenError('Ce document vous est partagé en lecture seule.');
   return { node: repo.toNode(row), access };
@@ -172,6 +179,9 @@ const toLink = (r: { id: string; expires_at: Date | null; revoked_at: Date | nul
 export function createSharingService(deps: { database: DbHandle; documents: DocumentsService; notify?: (input: NotifyInput) => Promise<unknown>; log?: (error: unknown) => void }): SharingService {
   const { database, documents } = deps;
   const tx = <T>(tenantId: string, fn: (trx: TenantDb) => Promise<T>) => database.withTenant(tenantId, fn);
+  const groupsService = createGroups(database);
+  const myGroups = async (actor: Actor) => (await groupsService.mine(actor.tenant, { personId: actor.personId, roles: [] })).groups;
+  const reader = async (actor: Actor): Promise<Reader> => ({ ...actor, groupIds: (await myGroups(actor)).map((g) => g.id) });
 
   async function sharesRows(trx: TenantDb, nodeId: string): Promise<ShareRow[]> {
     const rows = await trx
@@ -203,6 +213,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
 
   return {
     async sharedWithMe(actor) {
+      const { groupIds } = await reader(actor);
       const rows = await tx(actor.tenant.id, (trx) =>
         trx
           .selectFrom('document_shares as s')
@@ -213,7 +224,7 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
           .where('n.deleted_at', 'is', null)
           .where('n.owner_id', '<>', actor.personId)
           .where((eb) =>
-            eb.or([eb('s.person_id', '=', actor.personId), eb('s.group_id', 'in', eb.selectFrom('group_members').select('group_id').where('person_id', '=', actor.personId))]),
+            eb.or([eb('s.person_id', '=', actor.personId), sql<boolean>`s.group_id = any(${groupIds}::uuid[])`]),
           )
           .orderBy(sql`lower(n.name)`)
           .limit(1000)
@@ -229,8 +240,9 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
     },
 
     async browse(actor, folderId) {
+      const r = await reader(actor);
       return tx(actor.tenant.id, async (trx) => {
-        const { node, access } = await sharedNode(trx, actor, folderId, 'read');
+        const { node, access } = await sharedNode(trx, r, folderId, 'read');
         if (node.kind !== 'folder') throw notFound();
         return { folder: node, items: await repo.children(trx, node.spaceId, node.id), access };
       });
@@ -242,36 +254,33 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
       }
-      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, actor, fileId, 'read')).node);
+      const r = await reader(actor);
+      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, r, fileId, 'read')).node);
       if (node.kind !== 'file') throw notFound();
       // The owner's own open, on the owner's behalf: the same version checks.
       return documents.open({ tenant: actor.tenant, personId: node.ownerId }, node.id, versionId);
     },
 
     async rename(actor, id, name) {
-      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, actor, id, 'write')).node);
+      const r = await reader(actor);
+      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, r, id, 'write')).node);
       return documents.rename({ tenant: actor.tenant, personId: node.ownerId }, node.id, name);
     },
 
     async uploadInto(actor, folderId, bound, files) {
-      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, actor, folderId, 'write')).node);
+      const r = await reader(actor);
+      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, r, folderId, 'write')).node);
       if (node.kind !== 'folder') throw notFound();
       // Into the owner's space, counted against the owner's quota; the version records who sent it.
       return documents.upload({ tenant: actor.tenant, personId: node.ownerId, onBehalfOf: actor.personId }, node.id, bound, files);
     },
 
     async sharesOf(actor, nodeId) {
+      // The groups I may share with: mine, dynamic ones included.
+      const groups = (await myGroups(actor)).map((g) => ({ id: g.id, name: g.name }));
       return tx(actor.tenant.id, async (trx) => {
         const node = await owned(trx, actor, nodeId);
         const links = await trx.selectFrom('document_links').selectAll().where('node_id', '=', node.id).orderBy('created_at', 'desc').execute();
-        const groups = await trx
-          .selectFrom('groups as g')
-          .innerJoin('group_members as m', (j) => j.onRef('m.tenant_id', '=', 'g.tenant_id').onRef('m.group_id', '=', 'g.id'))
-          .select(['g.id', 'g.name'])
-          .where('m.person_id', '=', actor.personId)
-          .orderBy('g.name')
-          .limit(500)
-          .execute();
         return { node, shares: await sharesRows(trx, node.id), links: links.map(toLink), groups };
       });
     },
@@ -318,7 +327,8 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
           ? []
           : personId
             ? [personId]
-            : (await trx.selectFrom('group_members').select('person_id').where('group_id', '=', groupId!).where('person_id', '<>', actor.personId).limit(5000).execute()).map((m) => m.person_id);
+            : // Static or computed (dynamic groups) members alike: the groups service knows.
+              (await memberIds(trx, actor.tenant.id, groupId!)).filter((id) => id !== actor.personId).slice(0, 5000);
         const share = (await sharesRows(trx, node.id)).find((s) => s.id === id)!;
         return { node, share, recipients };
       });
@@ -429,9 +439,10 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
     // lands: in my space, against my quota; in a folder shared with me in write mode, against
     // that folder owner's quota (like an upload into it), recorded as sent by me.
     async move(actor, id, targetId) {
+      const r = await reader(actor);
       const { node } = await tx(actor.tenant.id, async (trx) => {
-        const { node } = await sharedNode(trx, actor, id, 'write');
-        const target = await sharedNode(trx, actor, targetId, 'write');
+        const { node } = await sharedNode(trx, r, id, 'write');
+        const target = await sharedNode(trx, r, targetId, 'write');
         // A folder of another owner is another space: the item would leave its owner's quota.
         if (target.node.kind !== 'folder' || target.node.ownerId !== node.ownerId) throw new NotFoundError("Ce dossier n'existe pas.");
         return { node };
@@ -440,12 +451,13 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
     },
 
     async copy(actor, id, targetId) {
+      const r = await reader(actor);
       const { source, destination } = await tx(actor.tenant.id, async (trx) => {
-        const source = (await sharedNode(trx, actor, id, 'read')).node;
+        const source = (await sharedNode(trx, r, id, 'read')).node;
         if (targetId === null) return { source, destination: actor };
         const own = isUuid(targetId) ? await repo.liveNode(trx, actor.personId, targetId) : undefined;
         if (own) return { source, destination: actor };
-        const target = (await sharedNode(trx, actor, targetId, 'write')).node;
+        const target = (await sharedNode(trx, r, targetId, 'write')).node;
         if (target.kind !== 'folder') throw new NotFoundError("Ce dossier n'existe pas.");
         return { source, destination: { tenant: actor.tenant, personId: target.ownerId, onBehalfOf: actor.personId } as Actor };
       });
@@ -453,7 +465,8 @@ export function createSharingService(deps: { database: DbHandle; documents: Docu
     },
 
     async trash(actor, id) {
-      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, actor, id, 'write')).node);
+      const r = await reader(actor);
+      const node = await tx(actor.tenant.id, async (trx) => (await sharedNode(trx, r, id, 'write')).node);
       return documents.trash({ tenant: actor.tenant, personId: node.ownerId }, node.id);
     },
   };

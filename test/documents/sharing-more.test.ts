@@ -261,3 +261,31 @@ t.test('multipart copy: UploadPartCopy ranges cover the object; a failure aborts
   t.ok(calls.some((c) => c.name === 'AbortMultipartUploadCommand' && c.input.UploadId === 'u1'), 'and aborts the multipart upload');
   t.notOk(calls.some((c) => c.name === 'CompleteMultipartUploadCommand'), 'never completed');
 });
+
+t.test('a share with a dynamic group reaches the people its rule matches, now', async (t) => {
+  const students = newId();
+  await h.p.database.app.withTenant(h.nord, (trx) =>
+    trx.insertInto('groups').values({ tenant_id: h.nord, id: students, kind: 'dynamic', name: 'Étudiants du Nord', rule: { all: [{ attribute: 'affiliation', values: ['student'] }] } as never }).execute(),
+  );
+  const staff = await loginAs(h, 'nord', 'frankie@univ-nord.example');
+  await h.p.database.app.withTenant(h.nord, (trx) => trx.updateTable('people').set({ affiliations: ['staff'] }).where('id', '=', staff.personId).execute());
+  const page = await send(h, camille, 'GET', `/documents/elements/${await folder(camille, 'Pour voir')}/partage`, { headers: { accept: 'text/html' } });
+  t.match(page.body.toString(), new RegExp(`<option value="${students}">`), 'the owner may pick the dynamic group they belong to');
+
+  const shared = await folder(camille, 'Annonces');
+  const file = fileOf(await upload(h, camille, 'rentrée.txt', Buffer.from('rentrée'), shared));
+  t.equal((await send(h, eden, 'GET', `/documents/fichiers/${file.id}`)).status, 404, 'before the share: 404');
+  t.equal((await post(camille, `/documents/elements/${shared}/partages`, { groupe: students, acces: 'read' })).status, 200);
+  t.equal((await send(h, eden, 'GET', `/documents/fichiers/${file.id}`)).body.toString(), 'rentrée', 'a student (by rule, in no member table) reads it');
+  t.ok(parse<{ items: { id: string }[] }>(await send(h, eden, 'GET', '/documents/partages')).items.some((i) => i.id === shared), "listed in the student's shares");
+  t.equal((await send(h, staff, 'GET', `/documents/fichiers/${file.id}`)).status, 404, 'staff, whom the rule does not match: 404');
+  t.equal((await post(eden, `/documents/partages/elements/${file.id}/supprimer`)).status, 403, 'read only');
+  const notices = await h.p.database.app.withTenant(h.nord, (trx) => trx.selectFrom('notifications').select('person_id').where('category', '=', 'share').where('title', 'like', '%Annonces%').execute());
+  const told = notices.map((n) => n.person_id);
+  t.ok(told.includes(eden.personId) && told.includes(dominique.personId), 'the members by rule are told');
+  t.notOk(told.includes(staff.personId) || told.includes(camille.personId), 'not the others, nor the sharer');
+
+  await h.p.database.app.withTenant(h.nord, (trx) => trx.updateTable('people').set({ affiliations: ['alum'] }).where('id', '=', eden.personId).execute());
+  t.equal((await send(h, eden, 'GET', `/documents/fichiers/${file.id}`)).status, 404, 'no longer matching the rule: 404 at once');
+  await h.p.database.app.withTenant(h.nord, (trx) => trx.updateTable('people').set({ affiliations: ['student'] }).where('id', '=', eden.personId).execute());
+});
