@@ -152,3 +152,27 @@ t.test('a dynamic group: its members by rule read its space; trash and restore i
   t.equal((await post(dominique, `/documents/groupes/${students}/corbeille/${file.id}/restaurer`)).status, 200, 'restored by a member who writes');
   t.equal((await send(h, dominique, 'GET', `/documents/groupes/${students}/fichiers/${file.id}`)).body.toString(), 'cours');
 });
+
+t.test("members racing for the last of a group space's quota never end above it", async (t) => {
+  const lab = newId();
+  await h.p.database.app.withTenant(h.nord, async (trx) => {
+    await trx.insertInto('groups').values({ tenant_id: h.nord, id: lab, kind: 'workgroup', name: 'Labo' }).execute();
+    await trx.insertInto('group_members').values([
+      { tenant_id: h.nord, group_id: lab, person_id: camille.personId, role: 'owner' },
+      { tenant_id: h.nord, group_id: lab, person_id: dominique.personId, role: 'member' },
+    ]).execute();
+  });
+  t.equal((await post(camille, `/documents/groupes/${lab}/acces`, { acces: 'write' })).status, 200);
+  t.equal((await post(admin, `/admin/documents/groupes/${lab}`, { quota: '1 Mo' })).status, 200);
+  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => uploadTo(i % 2 ? camille : dominique, lab, `part-${i}.bin`, randomBytes(100_000))));
+  const ok = results.filter((r) => r.status === 200).length;
+  const refused = results.filter((r) => r.status === 413).length;
+  t.equal(ok + refused, 30, 'each upload landed or was refused as over quota');
+  t.ok(ok > 0 && refused > 0, `${ok} landed, ${refused} refused`);
+  const usage = await groupUsage(lab);
+  t.ok(usage.used <= 1024 * 1024, 'never above the group quota');
+  t.equal(usage.used, ok * 100_000, 'exactly what landed');
+  t.equal(usage.reserved, 0, 'every reservation given back');
+  const nodes = await h.p.database.app.withTenant(h.nord, (trx) => trx.selectFrom('document_nodes').select('id').where('space_id', '=', lab).execute());
+  t.equal(nodes.length, ok, 'one row per landed file');
+});
