@@ -60,6 +60,8 @@ export interface Plan {
   unchanged: number;
   activeCount: number;
   groups: Map<string, Set<string>>;
+  /** Name and description of imported groups, where the source has them (LDAP); else the code is the name. */
+  groupDetails?: Map<string, { name: string; description: string | null }>;
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
@@ -202,20 +204,30 @@ export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, pro
   }
   // An incremental run sees part of the people: group memberships are reconciled by full runs.
   if (!full) return { groupsCreated: 0, membershipsAdded: 0, membershipsRemoved: 0 };
-  return syncImportedGroups(trx, tenantId, plan.groups, source);
+  return syncImportedGroups(trx, tenantId, plan.groups, source, plan.groupDetails);
 }
 
 /** Imported groups of a source (source_key <source>:<code>): members exactly as the source says. */
-async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>, source: Source) {
+async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>, source: Source, details?: Plan['groupDetails']) {
   let groupsCreated = 0;
   let membershipsAdded = 0;
   let membershipsRemoved = 0;
-  const existing = await trx.selectFrom('groups').select(['id', 'source_key']).where('tenant_id', '=', tenantId).where('source_key', 'like', `${source}:%`).execute();
+  const existing = await trx.selectFrom('groups').select(['id', 'source_key', 'name', 'description']).where('tenant_id', '=', tenantId).where('source_key', 'like', `${source}:%`).execute();
   const idByKey = new Map(existing.map((g) => [g.source_key!, g.id]));
+  const byKey = new Map(existing.map((g) => [g.source_key!, g]));
   for (const code of groups.keys()) {
-    if (idByKey.has(`${source}:${code}`)) continue;
+    const detail = details?.get(code);
+    const name = detail?.name ?? code;
+    const description = detail?.description ?? null;
+    const known = byKey.get(`${source}:${code}`);
+    if (known) {
+      if (detail && (known.name !== name || known.description !== description)) {
+        await trx.updateTable('groups').set({ name, description, updated_at: new Date() }).where('tenant_id', '=', tenantId).where('id', '=', known.id).execute();
+      }
+      continue;
+    }
     const id = newId();
-    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name: code, description: null, source_key: `${source}:${code}` }).execute();
+    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name, description, source_key: `${source}:${code}` }).execute();
     idByKey.set(`${source}:${code}`, id);
     groupsCreated++;
   }

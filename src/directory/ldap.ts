@@ -1,6 +1,7 @@
 // The tenant's LDAP (SUPANN) as a directory source: a full reconcile (everyone; people of this
 // source no longer there are deactivated, under the same threshold as CSV) and an incremental
-// sync (entries whose modifyTimestamp is at or after the last run's highest). Everything is read
+// sync (entries whose modifyTimestamp is at or after the last run's highest). A full run also
+// reads the groups under groupsBaseDn and makes their memberships what the LDAP says. Everything is read
 // first, then applied in one transaction: an LDAP that is down or slow fails the run with a
 // clear report, the job retries later, and the directory is unchanged.
 import { Client, type Entry } from 'ldapts';
@@ -112,8 +113,9 @@ export async function syncLdap(
   const state = await database.withTenant(tenantId, (trx) => trx.selectFrom('directory_sync_state').select('high_water').where('tenant_id', '=', tenantId).where('source', '=', 'ldap').executeTakeFirst());
   const incremental = mode === 'incremental' && !!state?.high_water && GENERALIZED_TIME.test(state.high_water);
   let entries: Entry[];
+  let groupEntries: Entry[];
   try {
-    entries = await fetchEntries(config, env, incremental ? state!.high_water! : undefined);
+    ({ people: entries, groups: groupEntries } = await fetchEntries(config, env, incremental ? state!.high_water! : undefined));
   } catch (error) {
     const message = `Annuaire LDAP ${config.url} injoignable ou en erreur : ${(error as Error).message}. Rien n'a été modifié ; nouvel essai plus tard.`;
     await finish('failed', {}, { problems: [{ reason: message }] }, message);
@@ -124,6 +126,7 @@ export async function syncLdap(
   const problems: Problem[] = [];
   const people: CsvPerson[] = [];
   const seen = new Set<string>();
+  const byDn = new Map<string, CsvPerson>();
   let highWater = state?.high_water ?? '';
   entries.forEach((entry, i) => {
     const stamp = values(entry, 'modifyTimestamp')[0];
@@ -132,16 +135,22 @@ export async function syncLdap(
     if (!person) return;
     if (seen.has(person.externalId)) return void problems.push({ line: i + 1, reason: `${entry.dn}: identifiant « ${person.externalId} » en double` });
     seen.add(person.externalId);
+    byDn.set(normalizeDn(entry.dn), person);
     people.push(person);
   });
   // Entries the source cannot describe are reported; on a full run they must not read as gone.
   const full = !incremental;
+  // Groups (full runs only, which see everyone): their members are people of this same read.
+  const groupProblems: Problem[] = [];
+  const ldapGroups = groupsOf(groupEntries, byDn, groupProblems);
   const threshold = tenant.declaration.directory?.deactivationThreshold ?? DEFAULT_DEACTIVATION_THRESHOLD;
   return database.withTenant(tenantId, async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
     const plan = await planImport(trx, tenantId, people, 'ldap', full && problems.length === 0);
-    const counts = countsOf(plan, entries.length, problems.length);
-    const report = { problems: problems.slice(0, 1000), changes: changesOf(plan), mode: full ? 'full' : 'incremental' };
+    plan.groupDetails = ldapGroups.details;
+    for (const code of ldapGroups.details.keys()) if (!plan.groups.has(code)) plan.groups.set(code, new Set());
+    const counts = { ...countsOf(plan, entries.length, problems.length), ...(full && config.groupsBaseDn ? { groups: ldapGroups.details.size, unknownMembers: ldapGroups.unknownMembers } : {}) };
+    const report = { problems: [...problems, ...groupProblems].slice(0, 1000), changes: changesOf(plan), mode: full ? 'full' : 'incremental' };
     const limit = Math.floor(plan.activeCount * threshold);
     if (plan.deactivate.length > limit && !options.forced) {
       const error = `Cette synchronisation désactiverait ${plan.deactivate.length} compte(s) sur ${plan.activeCount}, plus que le seuil de ${Math.round(threshold * 100)} % : rien n'a été modifié.`;
@@ -173,7 +182,45 @@ export async function syncLdap(
   });
 }
 
-async function fetchEntries(config: LdapConfig, env: NodeJS.ProcessEnv, since: string | undefined): Promise<Entry[]> {
+/** DNs as compared here: attribute names and values case-insensitive, no spaces around separators. */
+function normalizeDn(dn: string): string {
+  return dn
+    .split(/(?<!\\),/)
+    .map((rdn) => rdn.split('=').map((part) => part.trim()).join('='))
+    .join(',')
+    .toLowerCase();
+}
+
+/**
+ * SUPANN groups (groupOfNames / groupOfUniqueNames): cn is the group's code and name, description
+ * its description, member or uniqueMember the DNs of its people. A member that is not a person of
+ * this read (another group, someone outside the people filter) is counted, not imported.
+ */
+function groupsOf(entries: Entry[], byDn: Map<string, CsvPerson>, problems: Problem[]) {
+  const details = new Map<string, { name: string; description: string | null }>();
+  let unknownMembers = 0;
+  for (const entry of entries) {
+    const cn = values(entry, 'cn')[0]?.trim() ?? '';
+    if (!cn || cn.length > 200) {
+      problems.push({ reason: `${entry.dn}: groupe sans nom (cn) ou nom trop long : ignoré` });
+      continue;
+    }
+    if (details.has(cn)) {
+      problems.push({ reason: `${entry.dn}: un autre groupe s'appelle déjà « ${cn} » : ignoré` });
+      continue;
+    }
+    details.set(cn, { name: cn, description: values(entry, 'description')[0]?.trim().slice(0, 2000) || null });
+    for (const dn of [...values(entry, 'member'), ...values(entry, 'uniqueMember')]) {
+      // uniqueMember may carry an optional #'01'B UID suffix (RFC 4519).
+      const person = byDn.get(normalizeDn(dn.replace(/#'[01]*'B$/, '')));
+      if (person) person.groups = [...new Set([...person.groups, cn])];
+      else unknownMembers++;
+    }
+  }
+  return { details, unknownMembers };
+}
+
+async function fetchEntries(config: LdapConfig, env: NodeJS.ProcessEnv, since: string | undefined): Promise<{ people: Entry[]; groups: Entry[] }> {
   const secret = env[config.bindSecretEnv];
   if (!secret) throw new Error(`la variable d'environnement ${config.bindSecretEnv} (mot de passe de liaison) n'est pas définie`);
   const timeout = config.timeoutMs ?? 30_000;
@@ -189,7 +236,15 @@ async function fetchEntries(config: LdapConfig, env: NodeJS.ProcessEnv, since: s
       paged: { pageSize: 500 },
       timeLimit: Math.ceil(timeout / 1000),
     });
-    return searchEntries;
+    if (since || !config.groupsBaseDn) return { people: searchEntries, groups: [] };
+    const groups = await client.search(config.groupsBaseDn, {
+      scope: 'sub',
+      filter: config.groupsFilter ?? '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))',
+      attributes: ['cn', 'description', 'member', 'uniqueMember'],
+      paged: { pageSize: 500 },
+      timeLimit: Math.ceil(timeout / 1000),
+    });
+    return { people: searchEntries, groups: groups.searchEntries };
   } finally {
     await client.unbind().catch(() => {});
   }

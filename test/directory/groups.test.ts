@@ -111,7 +111,7 @@ t.test('owners choose other owners; the last owner can be neither demoted nor le
     await post(app, `/groupes/${group}/inviter`, alice, { target: eppn });
     await post(app, `/groupes/${group}/invitation/accepter`, who, {});
   }
-  const [aliceId, bobId, daveId, carolId] = await Promise.all(['alice', 'bob', 'dave', 'carol'].map((n) => idOf(`${n}@univ-nord.example`)));
+  const [aliceId, bobId, daveId, carolId] = (await Promise.all(['alice', 'bob', 'dave', 'carol'].map((n) => idOf(`${n}@univ-nord.example`)))) as [string, string, string, string];
   const role = (cookie: string, personId: string, r: string) => post(app, `/groupes/${group}/membres/${personId}/role`, cookie, { role: r });
   const owners = async () =>
     (await db.withTenant(nord, (trx) => trx.selectFrom('group_members').select('person_id').where('group_id', '=', group).where('role', '=', 'owner').execute())).map((r) => r.person_id).sort();

@@ -11,6 +11,7 @@ export const SUFFIX = 'dc=univ-nord,dc=example';
 export const ROOT_DN = `cn=admin,${SUFFIX}`;
 export const ROOT_PW = 'test-ldap-secret';
 export const PEOPLE_DN = `ou=people,${SUFFIX}`;
+export const GROUPS_DN = `ou=groups,${SUFFIX}`;
 
 // OIDs under a private arc: the shape of SUPANN and eduPerson, not their registered numbers.
 const SCHEMA = `
@@ -40,6 +41,11 @@ export interface TestLdap {
   addPerson(uid: string, attrs: Record<string, string | string[]>): Promise<void>;
   modify(uid: string, attrs: Record<string, string | string[]>): Promise<void>;
   remove(uid: string): Promise<void>;
+  /** A SUPANN group under GROUPS_DN: groupOfNames (member) or groupOfUniqueNames (uniqueMember) of these uids or DNs. */
+  addGroup(cn: string, members: string[], options?: { description?: string; unique?: boolean }): Promise<void>;
+  modifyGroup(cn: string, attrs: Record<string, string | string[]>): Promise<void>;
+  /** The DN of a person added by addPerson. */
+  dnOf(uid: string): string;
   stop(): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,6 +95,7 @@ export async function startLdap(): Promise<TestLdap> {
   if (!admin) throw new Error(`slapd did not answer: ${stderr}`);
   await admin.add(SUFFIX, { objectClass: ['dcObject', 'organization'], dc: 'univ-nord', o: 'Université du Nord' });
   await admin.add(PEOPLE_DN, { objectClass: 'organizationalUnit', ou: 'people' });
+  await admin.add(GROUPS_DN, { objectClass: 'organizationalUnit', ou: 'groups' });
   const dnOf = (uid: string) => `uid=${uid},${PEOPLE_DN}`;
   const stop = async () => {
     if (!child) return;
@@ -113,6 +120,22 @@ export async function startLdap(): Promise<TestLdap> {
     async remove(uid) {
       await admin!.del(dnOf(uid));
     },
+    async addGroup(cn, members, options = {}) {
+      const dns = members.map((m) => (m.includes('=') ? m : dnOf(m)));
+      await admin!.add(`cn=${cn},${GROUPS_DN}`, {
+        objectClass: options.unique ? 'groupOfUniqueNames' : 'groupOfNames',
+        cn,
+        [options.unique ? 'uniqueMember' : 'member']: dns,
+        ...(options.description ? { description: options.description } : {}),
+      });
+    },
+    async modifyGroup(cn, attrs) {
+      await admin!.modify(
+        `cn=${cn},${GROUPS_DN}`,
+        Object.entries(attrs).map(([type, values]) => new Change({ operation: 'replace', modification: new Attribute({ type, values: [values].flat() }) })),
+      );
+    },
+    dnOf,
     stop,
     async close() {
       await stop();

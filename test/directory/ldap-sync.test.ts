@@ -6,7 +6,7 @@ import { syncLdap } from '../../src/directory/ldap.js';
 import type { Declaration } from '../../src/tenancy/declaration.js';
 import { applyTenants } from '../../src/tenancy/apply.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { PEOPLE_DN, ROOT_DN, ROOT_PW, startLdap } from './ldap-server.js';
+import { GROUPS_DN, PEOPLE_DN, ROOT_DN, ROOT_PW, startLdap } from './ldap-server.js';
 
 const ldap = await startLdap();
 t.teardown(() => ldap.close());
@@ -82,6 +82,55 @@ t.test('people gone from the LDAP: deactivated by a full run, over the threshold
   t.equal((await person('etu2.lambda@univ-nord.example'))?.status, 'deactivated', 'kept, deactivated');
   const sudPeople = await db.withTenant(sudId, (trx) => trx.selectFrom('people').select('id').execute());
   t.same(sudPeople, [], 'another tenant is untouched');
+});
+
+t.test('SUPANN groups under groupsBaseDn: created with their description, members mapped from DNs, reconciled by full runs', async (t) => {
+  const withGroups = tenantWith({ groupsBaseDn: GROUPS_DN });
+  // Spaces and case in a member DN do not matter; another group or an unknown DN is not a person.
+  await ldap.addGroup('L3 Informatique', ['etu0', 'etu1', ldap.dnOf('helene').toUpperCase().replace(/,/g, ', '), `cn=Autre groupe,${GROUPS_DN}`, `uid=inconnu,${PEOPLE_DN}`], { description: 'Licence 3 informatique, promotion 2026' });
+  await ldap.addGroup('CM-ALGO', ['etu4', 'etu5'], { unique: true });
+  const members = async (name: string) =>
+    (
+      await db.withTenant(nord.id, (trx) =>
+        trx
+          .selectFrom('group_members')
+          .innerJoin('groups', (j) => j.onRef('groups.tenant_id', '=', 'group_members.tenant_id').onRef('groups.id', '=', 'group_members.group_id'))
+          .innerJoin('people', (j) => j.onRef('people.tenant_id', '=', 'group_members.tenant_id').onRef('people.id', '=', 'group_members.person_id'))
+          .select('people.external_id')
+          .where('groups.name', '=', name)
+          .execute(),
+      )
+    )
+      .map((r) => r.external_id.split('@')[0])
+      .sort();
+  const group = (name: string) => db.withTenant(nord.id, (trx) => trx.selectFrom('groups').select(['kind', 'description', 'source_key']).where('name', '=', name).executeTakeFirst());
+
+  const first = await syncLdap(db, withGroups, 'full', { env });
+  t.equal(first?.status, 'succeeded');
+  t.match(first?.counts, { groups: 2, unknownMembers: 2, groupsCreated: 2, membershipsAdded: 5 });
+  t.same(await members('L3 Informatique'), ['etu0.lambda', 'etu1.lambda', 'helene.dupont']);
+  t.same(await members('CM-ALGO'), ['etu4.lambda', 'etu5.lambda'], 'groupOfUniqueNames too');
+  t.match(await group('L3 Informatique'), { kind: 'imported', description: 'Licence 3 informatique, promotion 2026', source_key: 'ldap:L3 Informatique' });
+
+  const again = await syncLdap(db, withGroups, 'full', { env });
+  t.match(again?.counts, { groupsCreated: 0, membershipsAdded: 0, membershipsRemoved: 0 }, 'a second full run changes nothing');
+
+  await sleep(1100);
+  await ldap.modifyGroup('L3 Informatique', { member: [ldap.dnOf('etu0'), ldap.dnOf('etu6')], description: 'Licence 3 informatique' });
+  const incremental = await syncLdap(db, withGroups, 'incremental', { env });
+  t.match(incremental?.counts, { membershipsAdded: 0, membershipsRemoved: 0 }, 'an incremental run leaves groups to full runs');
+  t.same(await members('L3 Informatique'), ['etu0.lambda', 'etu1.lambda', 'helene.dupont']);
+  const full = await syncLdap(db, withGroups, 'full', { env });
+  t.match(full?.counts, { membershipsAdded: 1, membershipsRemoved: 2 });
+  t.same(await members('L3 Informatique'), ['etu0.lambda', 'etu6.lambda'], 'members as the LDAP now says');
+  t.equal((await group('L3 Informatique'))?.description, 'Licence 3 informatique', 'description follows');
+
+  const onlyAlgo = await syncLdap(db, tenantWith({ groupsBaseDn: GROUPS_DN, groupsFilter: '(cn=CM-*)' }), 'full', { env });
+  t.match(onlyAlgo?.counts, { groups: 1 });
+  t.same(await members('L3 Informatique'), [], 'a group the filter no longer selects is emptied');
+  t.same(await members('CM-ALGO'), ['etu4.lambda', 'etu5.lambda']);
+  const sudGroups = await db.withTenant(sudId, (trx) => trx.selectFrom('groups').select('id').execute());
+  t.same(sudGroups, [], 'another tenant gets no group');
 });
 
 t.test('an LDAP that answers slowly: the run fails with a clear report, nothing changes', async (t) => {
