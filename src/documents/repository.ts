@@ -123,28 +123,58 @@ export interface Limits {
   tenantLimit: number;
 }
 
-async function lockUsage(trx: TenantDb, tenantId: string, spaceId: string) {
-  await trx
-    .insertInto('document_usage')
-    .values([
-      { tenant_id: tenantId, space_id: tenantId, used: 0, reserved: 0 },
-      { tenant_id: tenantId, space_id: spaceId, used: 0, reserved: 0 },
-    ])
-    .onConflict((oc) => oc.columns(['tenant_id', 'space_id']).doNothing())
+/**
+ * Reserving and releasing do not wait for the WAL flush at COMMIT (synchronous_commit off for
+ * that transaction only): the tenant's usage row stays locked until COMMIT and every upload of the
+ * tenant queues on it, so a flush under the lock bounded a tenant to a few uploads a second
+ * (bench/documents). What a database crash can lose: a reservation (its upload then fails at
+ * consume, nothing recorded) or a release (a stale reservation, given back by documents.reconcile).
+ * Recording a file (consume) keeps the flush: a stored file is never lost.
+ */
+async function noFlushWait(trx: TenantDb): Promise<void> {
+  await sql`set local synchronous_commit = off`.execute(trx);
+}
+
+/**
+ * Locks the tenant's row, then the space's, in one statement (the sort sits below the row
+ * locking, so rows are locked in that order). Every upload of a tenant waits on its row: the
+ * functions below hold it for as few round trips as they can (lock, one write, COMMIT), since
+ * under load each round trip also waits for the Node event loop. `ensure`: create missing rows
+ * first (a reservation; the other calls follow one).
+ */
+async function lockUsage(trx: TenantDb, tenantId: string, spaceId: string, ensure = false) {
+  if (ensure) {
+    await trx
+      .insertInto('document_usage')
+      .values([
+        { tenant_id: tenantId, space_id: tenantId, used: 0, reserved: 0 },
+        { tenant_id: tenantId, space_id: spaceId, used: 0, reserved: 0 },
+      ])
+      .onConflict((oc) => oc.columns(['tenant_id', 'space_id']).doNothing())
+      .execute();
+  }
+  const rows = await trx
+    .selectFrom('document_usage')
+    .select(['space_id', 'used', 'reserved'])
+    .where('space_id', 'in', [tenantId, spaceId])
+    .orderBy(sql`space_id = ${tenantId}`, 'desc')
+    .forUpdate()
     .execute();
-  const tenantRow = await trx.selectFrom('document_usage').select(['used', 'reserved']).where('space_id', '=', tenantId).forUpdate().executeTakeFirstOrThrow();
-  const spaceRow = await trx.selectFrom('document_usage').select(['used', 'reserved']).where('space_id', '=', spaceId).forUpdate().executeTakeFirstOrThrow();
+  const tenantRow = rows.find((r) => r.space_id === tenantId);
+  const spaceRow = rows.find((r) => r.space_id === spaceId);
+  if (!tenantRow || !spaceRow) {
+    if (ensure) throw new Error('documents: usage rows missing');
+    return lockUsage(trx, tenantId, spaceId, true);
+  }
   return { tenant: { used: Number(tenantRow.used), reserved: Number(tenantRow.reserved) }, space: { used: Number(spaceRow.used), reserved: Number(spaceRow.reserved) } };
 }
 
-async function addUsage(trx: TenantDb, tenantId: string, spaceId: string, delta: { used?: number; reserved?: number }) {
-  for (const id of [tenantId, spaceId]) {
-    await trx
-      .updateTable('document_usage')
-      .set({ used: sql`used + ${delta.used ?? 0}::bigint`, reserved: sql`reserved + ${delta.reserved ?? 0}::bigint` })
-      .where('space_id', '=', id)
-      .execute();
-  }
+/** Both rows at once: they are already locked by this transaction (lockUsage), in order. */
+function addUsage(trx: TenantDb, tenantId: string, spaceId: string, delta: { used?: number; reserved?: number }) {
+  return trx
+    .updateTable('document_usage')
+    .set({ used: sql`used + ${delta.used ?? 0}::bigint`, reserved: sql`reserved + ${delta.reserved ?? 0}::bigint` })
+    .where('space_id', 'in', [tenantId, spaceId]);
 }
 
 /**
@@ -152,38 +182,50 @@ async function addUsage(trx: TenantDb, tenantId: string, spaceId: string, delta:
  * the reservation. Returns the bytes granted and which limit bounded them.
  */
 export async function reserve(trx: TenantDb, limits: Limits, reservationId: string, wanted: number): Promise<{ granted: number; boundBy: 'request' | 'space' | 'tenant' }> {
-  const usage = await lockUsage(trx, limits.tenantId, limits.spaceId);
+  await noFlushWait(trx);
+  const usage = await lockUsage(trx, limits.tenantId, limits.spaceId, true);
   const spaceLeft = Math.max(0, limits.spaceLimit - usage.space.used - usage.space.reserved);
   const tenantLeft = Math.max(0, limits.tenantLimit - usage.tenant.used - usage.tenant.reserved);
   const granted = Math.min(wanted, spaceLeft, tenantLeft);
   const boundBy = granted === wanted ? 'request' : spaceLeft <= tenantLeft ? 'space' : 'tenant';
-  await addUsage(trx, limits.tenantId, limits.spaceId, { reserved: granted });
-  await trx.insertInto('document_reservations').values({ tenant_id: limits.tenantId, id: reservationId, space_id: limits.spaceId, bytes: granted }).execute();
+  // The reservation row and both counters in one statement.
+  await trx
+    .with('r', (db) => db.insertInto('document_reservations').values({ tenant_id: limits.tenantId, id: reservationId, space_id: limits.spaceId, bytes: granted }))
+    .updateTable('document_usage')
+    .set({ reserved: sql`reserved + ${granted}::bigint` })
+    .where('space_id', 'in', [limits.tenantId, limits.spaceId])
+    .execute();
   return { granted, boundBy };
 }
 
 /** Moves `bytes` of a reservation to used (a file landed). */
 export async function consume(trx: TenantDb, tenantId: string, reservationId: string, bytes: number): Promise<void> {
-  const row = await trx.selectFrom('document_reservations').select(['space_id', 'bytes']).where('id', '=', reservationId).forUpdate().executeTakeFirst();
-  if (!row || Number(row.bytes) < bytes) throw new Error('documents: reservation missing or too small');
+  const row = await trx
+    .updateTable('document_reservations')
+    .set({ bytes: sql`bytes - ${bytes}::bigint` })
+    .where('id', '=', reservationId)
+    .where('bytes', '>=', BigInt(bytes))
+    .returning('space_id')
+    .executeTakeFirst();
+  if (!row) throw new Error('documents: reservation missing or too small');
   await lockUsage(trx, tenantId, row.space_id);
-  await trx.updateTable('document_reservations').set({ bytes: sql`bytes - ${bytes}::bigint` }).where('id', '=', reservationId).execute();
-  await addUsage(trx, tenantId, row.space_id, { used: bytes, reserved: -bytes });
+  await addUsage(trx, tenantId, row.space_id, { used: bytes, reserved: -bytes }).execute();
 }
 
 /** Gives back what is left of a reservation; a second call finds nothing and does nothing. */
 export async function release(trx: TenantDb, tenantId: string, reservationId: string): Promise<void> {
+  await noFlushWait(trx);
   const row = await trx.deleteFrom('document_reservations').where('id', '=', reservationId).returning(['space_id', 'bytes']).executeTakeFirst();
   if (!row) return;
   await lockUsage(trx, tenantId, row.space_id);
-  await addUsage(trx, tenantId, row.space_id, { reserved: -Number(row.bytes) });
+  await addUsage(trx, tenantId, row.space_id, { reserved: -Number(row.bytes) }).execute();
 }
 
 /** Frees bytes that were used (versions pruned, trash emptied). */
 export async function freeUsed(trx: TenantDb, tenantId: string, spaceId: string, bytes: number): Promise<void> {
   if (bytes === 0) return;
   await lockUsage(trx, tenantId, spaceId);
-  await addUsage(trx, tenantId, spaceId, { used: -bytes });
+  await addUsage(trx, tenantId, spaceId, { used: -bytes }).execute();
 }
 
 export async function usageOf(trx: TenantDb, spaceId: string): Promise<{ used: number; reserved: number }> {

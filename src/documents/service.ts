@@ -202,7 +202,6 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       try {
         return await tx(actor, async (trx) => {
           await folderOrRoot(trx, actor, parentId, true);
-          await repo.consume(trx, tenantId, reservationId, stored.size);
           const existing = await repo.nameTaken(trx, space(actor), parentId, name);
           const version = { tenant_id: tenantId, id: versionId, object_key: key, size: stored.size, content_type: contentType, sha256: stored.sha256, created_by: actor.onBehalfOf ?? actor.personId };
           if (existing?.kind === 'folder') throw new ConflictError(`Un dossier porte déjà le nom « ${name} ».`);
@@ -229,6 +228,8 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
               await trx.deleteFrom('document_versions').where('id', 'in', old.map((v) => v.id)).execute();
               await repo.freeUsed(trx, tenantId, space(actor), old.reduce((s, v) => s + Number(v.size), 0));
             }
+            // Last: the tenant's usage row, which every upload of the tenant locks, is held from here to COMMIT only.
+            await repo.consume(trx, tenantId, reservationId, stored.size);
             return { node: repo.toNode(row), pruned: old.map((v) => v.object_key) };
           }
           const nodeId = newId();
@@ -238,6 +239,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
             .returningAll()
             .executeTakeFirstOrThrow();
           await trx.insertInto('document_versions').values({ ...version, node_id: nodeId }).execute();
+          await repo.consume(trx, tenantId, reservationId, stored.size);
           return { node: repo.toNode(row), pruned: [] as string[] };
         });
       } catch (error) {
