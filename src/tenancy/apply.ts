@@ -115,5 +115,12 @@ async function writeTenant(trx: Db, id: string, tenant: LoadedTenant, isNew: boo
       .values(tenant.idps.map((i) => ({ tenant_id: id, entity_id: i.entityId, source_url: i.source, xml: i.xml, valid_until: i.validUntil, fetched_at: new Date() })))
       .execute();
   }
+  await trx.deleteFrom('saml_metadata_signers').where('tenant_id', '=', id).execute();
+  if (tenant.signers.length > 0) {
+    await trx
+      .insertInto('saml_metadata_signers')
+      .values(tenant.signers.map((s) => ({ tenant_id: id, entity_id: s.entityId, metadata_url: s.metadataUrl, certificates: s.certificates })))
+      .execute();
+  }
   await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
 }

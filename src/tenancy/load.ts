@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { storedIdpsDigest, storedIdpsOf, type StoredIdp } from '../identity/saml/idp.js';
+import { storedIdpsDigest, storedIdpsOf, type MetadataSigner, type StoredIdp } from '../identity/saml/idp.js';
 import { parseDeclaration, type Declaration, type DeclarationProblem } from './declaration.js';
 
 export interface TenantAsset {
@@ -19,6 +19,8 @@ export interface LoadedTenant {
   assets: TenantAsset[];
   /** The IdP entities of its metadata files and explicit providers, as serve reads them from saml_idp_metadata. */
   idps: StoredIdp[];
+  /** The certificates that sign its metadataUrl documents (saml_metadata_signers). */
+  signers: MetadataSigner[];
   /** Changes whenever the declaration, any of its assets or any of its IdP files changes. */
   digest: string;
 }
@@ -92,9 +94,9 @@ export async function loadTenantDeclarations(dir: string): Promise<{ tenants: Lo
     const digest = createHash('sha256')
       .update(JSON.stringify(declaration))
       .update(assets.map((a) => `${a.name}:${a.sha256}`).join(','))
-      .update(storedIdpsDigest(declared.idps))
+      .update(storedIdpsDigest(declared.idps, declared.signers))
       .digest('hex');
-    tenants.push({ file, declaration, assets, idps: declared.idps, digest });
+    tenants.push({ file, declaration, assets, idps: declared.idps, signers: declared.signers, digest });
   }
   return { tenants, problems, warnings };
 }

@@ -50,7 +50,10 @@ await writeFile(sudFile, sudDoc.toString());
 
 const h = await startJobsHarness({ tenantsDir });
 t.teardown(() => h.close());
-const deps = { ...h.deps, config: { ...h.deps.config, tenantsDir } };
+// The worker reads the certificate `tenants apply` stored: it runs without a tenants/ folder.
+const emptyDir = await mkdtemp(join(tmpdir(), 'portique-no-tenants-'));
+t.teardown(() => rm(emptyDir, { recursive: true, force: true }));
+const deps = { ...h.deps, config: { ...h.deps.config, tenantsDir: emptyDir } };
 const run = () => samlRefreshMetadataJob.handle({ tenantId: h.sud }, { jobId: 'test', attempt: 1, log: testLog }, deps);
 const stored = () =>
   h.database.app.withTenant(h.sud, (trx) => trx.selectFrom('saml_idp_metadata').select(['entity_id', 'xml', 'fetched_at']).execute());

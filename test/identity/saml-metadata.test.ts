@@ -3,7 +3,7 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { createIdp, idpMetadata } from '../../infra/dev-idp/idp.js';
@@ -99,10 +99,17 @@ t.test('IdP metadata by URL: signed aggregate fetched, verified, entity picked; 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/federation.xml`;
-  await writeFile(join(h.tenantsDir, 'sud', 'federation.pem'), federation.certificate);
   const provider = { entityId: target.entityId, metadataUrl: url, metadataSigningCertificate: 'federation.pem' };
-  const options = { database: h.portique.database.app, tenantsDir: h.tenantsDir };
+  const options = { database: h.portique.database.app };
+  await t.rejects(refreshIdpMetadata(options, h.tenant('sud'), provider), /no metadataSigningCertificate stored .* run `portique tenants apply`/, 'not declared yet');
+  // Declared on sud, its certificate applied (stored: the worker needs no tenants/ folder).
+  await writeFile(join(h.tenantsDir, 'sud', 'federation.pem'), federation.certificate);
+  const sudFile = join(h.tenantsDir, 'sud.yaml');
+  await writeFile(sudFile, `${await readFile(sudFile, 'utf8')}    - entityId: ${provider.entityId}\n      metadataUrl: ${url}\n      metadataSigningCertificate: federation.pem\n`);
+  await applyTenants(h.portique.database.owner.db, h.tenantsDir);
+  await h.portique.registry.reload();
   const tenant = h.tenant('sud');
+  await rm(join(h.tenantsDir, 'sud', 'federation.pem'));
 
   body = unsignedAggregate;
   await t.rejects(refreshIdpMetadata(options, tenant, provider), 'unsigned aggregate refused');

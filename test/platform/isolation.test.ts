@@ -36,6 +36,9 @@ for (const tenant of [A, B]) {
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('saml_idp_metadata').values({ tenant_id: tenant, entity_id: 'https://idp.example/idp', source_url: 'https://federation.example/metadata.xml', xml: '<md:EntityDescriptor/>', valid_until: null }).execute(),
   );
+  await database.app.withTenant(tenant, (trx) =>
+    trx.insertInto('saml_metadata_signers').values({ tenant_id: tenant, entity_id: 'https://idp.example/idp', metadata_url: 'https://federation.example/metadata.xml', certificates: '-----BEGIN CERTIFICATE-----' }).execute(),
+  );
   await seedDirectory(database.app, tenant, person, await insertGroup(database.app, tenant));
   await database.app.withTenant(tenant, (trx) =>
     trx.insertInto('mail_deliveries').values({ tenant_id: tenant, key: `welcome:${person}`, message_id: `<${person}@example.test>`, status: 'sent', claim: null }).execute(),

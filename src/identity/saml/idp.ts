@@ -181,6 +181,13 @@ export interface StoredIdp {
   validUntil: Date | null;
 }
 
+/** The certificates that sign a metadataUrl's document, as `tenants apply` stores them (saml_metadata_signers). */
+export interface MetadataSigner {
+  entityId: string;
+  metadataUrl: string;
+  certificates: string;
+}
+
 export interface DeclaredIdpProblem {
   field: string;
   reason: string;
@@ -193,8 +200,12 @@ export interface DeclaredIdpProblem {
  * it; its logins stay unavailable until it is there and applied again); a file that is there but
  * unusable is a problem, and nothing is applied.
  */
-export async function storedIdpsOf(dir: string, providers: readonly ProviderDeclaration[]): Promise<{ idps: StoredIdp[]; problems: DeclaredIdpProblem[]; warnings: DeclaredIdpProblem[] }> {
+export async function storedIdpsOf(
+  dir: string,
+  providers: readonly ProviderDeclaration[],
+): Promise<{ idps: StoredIdp[]; signers: MetadataSigner[]; problems: DeclaredIdpProblem[]; warnings: DeclaredIdpProblem[] }> {
   const idps: StoredIdp[] = [];
+  const signers: MetadataSigner[] = [];
   const problems: DeclaredIdpProblem[] = [];
   const warnings: DeclaredIdpProblem[] = [];
   for (const [i, provider] of providers.entries()) {
@@ -203,7 +214,11 @@ export async function storedIdpsOf(dir: string, providers: readonly ProviderDecl
       problems.push({ field: `${at}.entityId`, reason: `${provider.entityId} is declared twice` });
       continue;
     }
-    if (provider.metadataUrl) continue;
+    if (provider.metadataUrl) {
+      const signer = await metadataSignerOf(dir, at, provider, problems, warnings);
+      if (signer) signers.push(signer);
+      continue;
+    }
     const files = provider.metadataFile ? [['metadataFile', provider.metadataFile] as const] : (provider.certificates ?? []).map((f, j) => [`certificates.${j}`, f] as const);
     if (files.length === 0 || (!provider.metadataFile && !provider.ssoUrl)) {
       warnings.push({ field: at, reason: `${provider.entityId} needs metadataFile, metadataUrl, or ssoUrl and certificates: its logins are unavailable` });
@@ -237,12 +252,35 @@ export async function storedIdpsOf(dir: string, providers: readonly ProviderDecl
       problems.push({ field: `${at}.${provider.metadataFile ? 'metadataFile' : 'certificates'}`, reason });
     }
   }
-  return { idps, problems, warnings };
+  return { idps, signers, problems, warnings };
 }
 
-/** What changes when stored IdPs change (part of a tenant's digest). */
-export function storedIdpsDigest(idps: readonly StoredIdp[]): string {
-  return createHash('sha256').update(JSON.stringify(idps.map((i) => [i.entityId, i.source, i.xml, i.validUntil?.toISOString() ?? null]))).digest('hex');
+async function metadataSignerOf(dir: string, at: string, provider: ProviderDeclaration, problems: DeclaredIdpProblem[], warnings: DeclaredIdpProblem[]): Promise<MetadataSigner | undefined> {
+  const unavailable = `the metadata at ${provider.metadataUrl} cannot be checked, so logins through ${provider.entityId} are unavailable`;
+  if (!provider.metadataSigningCertificate) {
+    warnings.push({ field: `${at}.metadataSigningCertificate`, reason: `is needed with metadataUrl: ${unavailable}` });
+    return undefined;
+  }
+  const path = join(dir, provider.metadataSigningCertificate);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    warnings.push({ field: `${at}.metadataSigningCertificate`, reason: `${path} does not exist: ${unavailable} until it does and is applied` });
+    return undefined;
+  }
+  const certificates = info.size > 1024 * 1024 ? [] : splitPems(await readFile(path, 'utf8'));
+  if (certificates.length === 0) {
+    problems.push({ field: `${at}.metadataSigningCertificate`, reason: `${path}: no PEM certificate in it` });
+    return undefined;
+  }
+  return { entityId: provider.entityId, metadataUrl: provider.metadataUrl!, certificates: certificates.join('') };
+}
+
+/** What changes when stored IdPs or metadata signers change (part of a tenant's digest). */
+export function storedIdpsDigest(idps: readonly StoredIdp[], signers: readonly MetadataSigner[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify(idps.map((i) => [i.entityId, i.source, i.xml, i.validUntil?.toISOString() ?? null])))
+    .update(JSON.stringify(signers.map((s) => [s.entityId, s.metadataUrl, s.certificates])))
+    .digest('hex');
 }
 
 export interface RefreshResult {
@@ -252,17 +290,20 @@ export interface RefreshResult {
 
 /**
  * Fetches a provider's metadataUrl, verifies the document's signature against the declared
- * metadataSigningCertificate, picks the entity by entityID and stores it. Meant to be run by a
- * scheduled job (every provider.refreshMinutes) and once when a tenant is applied.
+ * metadataSigningCertificate (as `tenants apply` stored it: no tenants/ folder needed), picks the
+ * entity by entityID and stores it. Run by the saml.refresh-metadata job (every
+ * provider.refreshMinutes).
  */
-export async function refreshIdpMetadata(
-  options: { database: DbHandle; tenantsDir: string; fetch?: typeof fetch },
-  tenant: Tenant,
-  provider: ProviderDeclaration,
-): Promise<RefreshResult> {
+export async function refreshIdpMetadata(options: { database: DbHandle; fetch?: typeof fetch }, tenant: Tenant, provider: ProviderDeclaration): Promise<RefreshResult> {
   if (!provider.metadataUrl) throw new Error(`${provider.entityId} has no metadataUrl`);
   if (!provider.metadataSigningCertificate) throw new Error(`${provider.entityId}: metadataUrl needs metadataSigningCertificate`);
-  const certificates = splitPems(await readFile(join(options.tenantsDir, tenant.slug, provider.metadataSigningCertificate), 'utf8'));
+  const signer = await options.database.readTenant(tenant.id, (db) =>
+    db.selectFrom('saml_metadata_signers').select(['metadata_url', 'certificates']).where('tenant_id', '=', tenant.id).where('entity_id', '=', provider.entityId).executeTakeFirst(),
+  );
+  if (signer?.metadata_url !== provider.metadataUrl) {
+    throw new Error(`${provider.entityId}: no metadataSigningCertificate stored for ${provider.metadataUrl}: run \`portique tenants apply\``);
+  }
+  const certificates = splitPems(signer.certificates);
   const response = await (options.fetch ?? fetch)(provider.metadataUrl, { signal: AbortSignal.timeout(60_000), redirect: 'error' });
   if (!response.ok) throw new Error(`${provider.metadataUrl} answered ${response.status}`);
   const declared = Number(response.headers.get('content-length') ?? 0);
@@ -288,7 +329,7 @@ export async function refreshIdpMetadata(
 }
 
 /** Refreshes every metadataUrl provider of every tenant; failures are returned, not thrown. */
-export async function refreshAllIdpMetadata(options: { database: DbHandle; tenantsDir: string; fetch?: typeof fetch }, registry: TenantRegistry) {
+export async function refreshAllIdpMetadata(options: { database: DbHandle; fetch?: typeof fetch }, registry: TenantRegistry) {
   const results: { tenant: string; entityId: string; error?: string }[] = [];
   for (const tenant of registry.all()) {
     for (const provider of tenant.declaration.identity?.providers ?? []) {

@@ -1,6 +1,7 @@
 // saml.refresh-metadata: every quarter of an hour, per tenant, the IdPs declared by metadataUrl
 // whose stored metadata is older than their refreshMinutes (default 60) are fetched again; the
-// signature is checked against the declared certificate before anything is replaced
+// signature is checked against the declared certificate (stored by `tenants apply`, so a worker
+// needs no tenants/ folder) before anything is replaced
 // (refreshIdpMetadata). One IdP failing does not stop the others; the job fails, and retries,
 // when any did, so the operator sees it among the failed jobs.
 import { UnrecoverableError } from 'bullmq';
@@ -14,7 +15,7 @@ export const samlRefreshMetadataJob = defineJob({
   lane: 'default',
   payload: {},
   attempts: 3,
-  async handle(payload, { log }, { database, registry, config }) {
+  async handle(payload, { log }, { database, registry }) {
     const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     const providers = (tenant.declaration.identity?.providers ?? []).filter((p) => p.metadataUrl);
@@ -32,7 +33,7 @@ export const samlRefreshMetadataJob = defineJob({
       const due = (fetchedAt.get(provider.entityId) ?? 0) + (provider.refreshMinutes ?? DEFAULT_REFRESH_MINUTES) * 60_000;
       if (due > Date.now()) continue;
       try {
-        await refreshIdpMetadata({ database, tenantsDir: config.tenantsDir }, tenant, provider);
+        await refreshIdpMetadata({ database }, tenant, provider);
         refreshed.push(provider.entityId);
       } catch (error) {
         log.warn({ idp: provider.entityId, err: error }, 'IdP metadata refresh failed; the previous metadata stays in use');

@@ -1,4 +1,4 @@
-// Kysely types of the SAML tables (migrations/0002_saml.sql), merged into the one Database
+// Kysely types of the SAML tables (migrations/0002_saml.sql, 0023), merged into the one Database
 // interface so queries stay typed.
 import type { ColumnType } from 'kysely';
 
@@ -22,9 +22,18 @@ export interface SamlIdpMetadataTable {
   fetched_at: Timestamp;
 }
 
+/** migrations/0023: the PEM certificates that sign a metadataUrl's document, copied by `tenants apply`. */
+export interface SamlMetadataSignersTable {
+  tenant_id: string;
+  entity_id: string;
+  metadata_url: string;
+  certificates: string;
+}
+
 declare module '../../platform/database.js' {
   interface Database {
     saml_sp_keys: SamlSpKeysTable;
     saml_idp_metadata: SamlIdpMetadataTable;
+    saml_metadata_signers: SamlMetadataSignersTable;
   }
 }
