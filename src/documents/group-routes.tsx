@@ -12,7 +12,7 @@ import { wantsJson } from '../web/plugin.js';
 import { sendPage } from '../web/render.js';
 import { GroupSpaceHeader, GroupSpacesPage } from './group-pages.js';
 import type { GroupSpaces } from './group-spaces.js';
-import { FolderPage, TrashPage } from './pages.js';
+import { FolderPage, TrashPage, VersionsPage } from './pages.js';
 import { sendVersion } from './routes.js';
 import type { Actor, DocumentNode, DocumentsService, IncomingFile } from './service.js';
 import type { Access } from './sharing.js';
@@ -89,6 +89,20 @@ export const groupSpaceRoutes: FastifyPluginAsync<{ documents: DocumentsService;
     const { node, version } = await documents.open(actor, id, query.version || undefined);
     recordUsage(request, 'download', 'documents');
     return sendVersion(request, reply, node, version, (range) => documents.read(actor, version, range), query.affichage === '1');
+  });
+
+  app.get('/documents/groupes/:groupId/fichiers/:id/versions', async (request, reply) => {
+    const { actor, space } = await enter(request, 'read');
+    const { node, versions } = await documents.versions(actor, (request.params as { id: string }).id);
+    if (wantsJson(request)) return reply.send({ file: publicNode(node), versions });
+    return sendPage(reply, <VersionsPage ctx={pageContext(request)} node={node} versions={versions} base={base(space.id)} canWrite={space.access === 'write'} />);
+  });
+
+  app.post('/documents/groupes/:groupId/fichiers/:id/versions/:version/restaurer', async (request, reply) => {
+    const { actor, space } = await enter(request, 'write');
+    const { id, version } = request.params as { id: string; version: string };
+    const node = await documents.restoreVersion(actor, id, version);
+    return done(request, reply, `${base(space.id)}/fichiers/${node.id}/versions`, publicNode(node));
   });
 
   const itemAction = (path: string, run: (actor: Actor, id: string, body: unknown) => Promise<DocumentNode>) =>

@@ -75,7 +75,7 @@ export interface SpaceView {
   base: string;
   /** Read-only members see no form that changes anything. */
   canWrite: boolean;
-  /** Versions and sharing pages exist for my own space only. */
+  /** Sharing pages exist for my own space only. */
   personal: boolean;
 }
 const PERSONAL: SpaceView = { base: '/documents', canWrite: true, personal: true };
@@ -103,13 +103,7 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
           <p>
             {item.kind === 'file' && (
               <>
-                <a href={`${base}/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a>
-                {view.personal && (
-                  <>
-                    {' · '}
-                    <a href={`/documents/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a>
-                  </>
-                )}
+                <a href={`${base}/fichiers/${item.id}?affichage=1`}>{tr(ctx, 'open')}</a> · <a href={`${base}/fichiers/${item.id}/versions`}>{tr(ctx, 'versions')}</a>
               </>
             )}
             {view.personal && (
@@ -311,27 +305,30 @@ export function SearchPage(props: { ctx: PageContext; query: string; results: Do
   );
 }
 
-export function VersionsPage(props: { ctx: PageContext; node: DocumentNode; versions: DocumentVersion[] }) {
+export function VersionsPage(props: { ctx: PageContext; node: DocumentNode; versions: DocumentVersion[]; base?: string; canWrite?: boolean }) {
   const { ctx, node, versions } = props;
+  const base = props.base ?? '/documents';
   return (
     <Layout ctx={ctx} title={`${tr(ctx, 'versions')} · ${node.name}`}>
       <h1>
         {tr(ctx, 'versions')} · {node.name}
       </h1>
       <p>
-        <a href={folderHref(node.parentId)}>{tr(ctx, 'back')}</a>
+        <a href={folderHref(node.parentId, base)}>{tr(ctx, 'back')}</a>
       </p>
       <ul>
         {versions.map((v) => (
           <li>
-            <a href={`/documents/fichiers/${node.id}?version=${v.id}`}>{date(ctx, v.createdAt)}</a> — {formatSize(v.size, ctx.locale)}{' '}
+            <a href={`${base}/fichiers/${node.id}?version=${v.id}`}>{date(ctx, v.createdAt)}</a> — {formatSize(v.size, ctx.locale)}{' '}
             {v.id === node.currentVersionId ? (
               <strong>({tr(ctx, 'current')})</strong>
             ) : (
-              <form method="post" action={`/documents/fichiers/${node.id}/versions/${v.id}/restaurer`} class="inline-form">
-                <CsrfField ctx={ctx} />
-                <button type="submit">{tr(ctx, 'restore')}</button>
-              </form>
+              props.canWrite !== false && (
+                <form method="post" action={`${base}/fichiers/${node.id}/versions/${v.id}/restaurer`} class="inline-form">
+                  <CsrfField ctx={ctx} />
+                  <button type="submit">{tr(ctx, 'restore')}</button>
+                </form>
+              )
             )}
           </li>
         ))}

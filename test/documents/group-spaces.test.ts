@@ -176,3 +176,28 @@ t.test("members racing for the last of a group space's quota never end above it"
   const nodes = await h.p.database.app.withTenant(h.nord, (trx) => trx.selectFrom('document_nodes').select('id').where('space_id', '=', lab).execute());
   t.equal(nodes.length, ok, 'one row per landed file');
 });
+
+t.test("a group file's versions: members read them, writers restore one", async (t) => {
+  const docs = newId();
+  await h.p.database.app.withTenant(h.nord, async (trx) => {
+    await trx.insertInto('groups').values({ tenant_id: h.nord, id: docs, kind: 'workgroup', name: 'Rédaction' }).execute();
+    await trx.insertInto('group_members').values([
+      { tenant_id: h.nord, group_id: docs, person_id: camille.personId, role: 'owner' },
+      { tenant_id: h.nord, group_id: docs, person_id: dominique.personId, role: 'member' },
+    ]).execute();
+  });
+  const first = fileOf(await uploadTo(camille, docs, 'texte.txt', Buffer.from('première')));
+  const second = fileOf(await uploadTo(camille, docs, 'texte.txt', Buffer.from('seconde')));
+  t.equal(second.id, first.id, 'the same name makes a new version');
+  const { versions } = parse<{ versions: { id: string }[] }>(await send(h, dominique, 'GET', `/documents/groupes/${docs}/fichiers/${first.id}/versions`));
+  t.equal(versions.length, 2, 'a member sees both');
+  const old = versions[1]!.id;
+  t.equal((await send(h, dominique, 'GET', `/documents/groupes/${docs}/fichiers/${first.id}?version=${old}`)).body.toString(), 'première', 'and reads the old one');
+  const page = await send(h, dominique, 'GET', `/documents/groupes/${docs}/fichiers/${first.id}/versions`, { headers: { accept: 'text/html' } });
+  t.notMatch(page.body.toString(), /restaurer/, 'a read-only member is offered no restore');
+  t.equal((await post(dominique, `/documents/groupes/${docs}/fichiers/${first.id}/versions/${old}/restaurer`)).status, 403, 'nor can restore');
+  t.equal((await send(h, eden, 'GET', `/documents/groupes/${docs}/fichiers/${first.id}/versions`)).status, 404, 'a non-member: 404');
+  t.equal((await send(h, camille, 'GET', `/documents/fichiers/${first.id}/versions`)).status, 404, 'not through the personal route');
+  t.equal((await post(camille, `/documents/groupes/${docs}/fichiers/${first.id}/versions/${old}/restaurer`)).status, 200, 'the owner restores');
+  t.equal((await send(h, dominique, 'GET', `/documents/groupes/${docs}/fichiers/${first.id}`)).body.toString(), 'première');
+});
