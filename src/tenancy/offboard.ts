@@ -271,7 +271,7 @@ export interface PurgeResult {
   exportDir: string | undefined;
 }
 
-/** The export a purge relies on: taken since the tenant's last registry change (its suspension), still there, unchanged. */
+/** The export a purge relies on: taken since the tenant's last registry change (its suspension), still there, every file unchanged. */
 async function checkExport(owner: DbHandle, tenant: TenantRow): Promise<string> {
   const last = await owner.db
     .selectFrom('operator_audit')
@@ -287,10 +287,19 @@ async function checkExport(owner: DbHandle, tenant: TenantRow): Promise<string> 
     throw new OffboardError(`the last export of ${tenant.slug} (${last.at.toISOString()}) predates its last change (${tenant.updated_at.toISOString()}, e.g. its suspension): ${again}`);
   }
   const dir = last.detail.dir ?? '';
-  const manifest = join(dir, 'manifest.json');
-  const found = await sha256File(manifest).catch(() => undefined);
+  const manifestFile = join(dir, 'manifest.json');
+  const found = await sha256File(manifestFile).catch(() => undefined);
   if (found !== last.detail.manifestSha256) {
     throw new OffboardError(`the export of ${tenant.slug} at ${dir} is ${found ? 'changed' : 'gone'}: ${again}`);
+  }
+  // Every file the manifest lists, read back: what is about to be deleted must be in the export.
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as ExportManifest;
+  const bad: string[] = [];
+  for (const entry of [...manifest.tables, ...manifest.objects]) {
+    if ((await sha256File(join(dir, entry.file)).catch(() => undefined)) !== entry.sha256) bad.push(entry.file);
+  }
+  if (bad.length > 0) {
+    throw new OffboardError(`the export of ${tenant.slug} at ${dir} is incomplete (${bad.length} file(s) missing or changed, e.g. ${bad.slice(0, 3).join(', ')}): ${again}`);
   }
   return dir;
 }

@@ -192,7 +192,7 @@ t.test('export: every table, every object, checksums that hold', async (t) => {
   t.equal(audit.actor, origin.actor.id);
 });
 
-t.test('purge refuses an export that was changed or moved away', async (t) => {
+t.test('purge refuses an export that was changed, moved away or is incomplete', async (t) => {
   const manifest = join(exported.dir, 'manifest.json');
   const text = await readFile(manifest, 'utf8');
   await writeFile(manifest, text.replace('"rows": ', '"rows": 1'));
@@ -200,6 +200,18 @@ t.test('purge refuses an export that was changed or moved away', async (t) => {
   await rm(manifest);
   await t.rejects(purgeTenant(deps, 'nord', { confirm: 'nord' }, origin), /is gone/);
   await writeFile(manifest, text);
+  const object = join(exported.dir, exported.manifest.objects[0]!.file);
+  const bytes = await readFile(object);
+  await rm(object);
+  await t.rejects(purgeTenant(deps, 'nord', { confirm: 'nord' }, origin), /is incomplete \(1 file\(s\) missing or changed, e\.g\. objects\/documents\//);
+  await writeFile(object, Buffer.concat([bytes, Buffer.from('x')]));
+  await t.rejects(purgeTenant(deps, 'nord', { confirm: 'nord' }, origin), /is incomplete/, 'a changed object too');
+  await writeFile(object, bytes);
+  const people = join(exported.dir, 'tables/people.jsonl');
+  const lines = await readFile(people, 'utf8');
+  await writeFile(people, lines.split('\n').slice(1).join('\n'));
+  await t.rejects(purgeTenant(deps, 'nord', { confirm: 'nord' }, origin), /is incomplete .*tables\/people\.jsonl/, 'a table file missing a row');
+  await writeFile(people, lines);
   t.same((await fingerprint(A)).rows, aBefore.rows, 'still nothing deleted');
 });
 
