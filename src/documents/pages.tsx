@@ -13,6 +13,7 @@ const TEXT = {
     rootFolder: '(racine)', usage: 'Espace utilisé : {used} sur {limit}', trashEmpty: 'La corbeille est vide.', restore: 'Restaurer',
     purge: 'Supprimer définitivement', emptyTrash: 'Vider la corbeille', deletedOn: 'Supprimé le', results: 'Résultats pour « {q} »',
     noResults: 'Aucun document ne correspond.', current: 'version actuelle', back: 'Retour au dossier', breadcrumb: "Fil d'Ariane",
+    adminLink: "Espace et quotas de l'établissement (administration)",
     groupSpaces: 'Espaces de groupe', readOnly: 'Vous pouvez lire cet espace ; seuls ses propriétaires décident qui y écrit.',
   },
   en: {
@@ -23,6 +24,7 @@ const TEXT = {
     rootFolder: '(root)', usage: 'Space used: {used} of {limit}', trashEmpty: 'The trash is empty.', restore: 'Restore',
     purge: 'Delete forever', emptyTrash: 'Empty the trash', deletedOn: 'Deleted on', results: 'Results for “{q}”',
     noResults: 'No document matches.', current: 'current version', back: 'Back to the folder', breadcrumb: 'Breadcrumb',
+    adminLink: "The institution's space and quotas (administration)",
     groupSpaces: 'Group spaces', readOnly: 'You can read this space; its owners decide who writes in it.',
   },
 } as const;
@@ -163,6 +165,8 @@ export function FolderPage(props: {
   usage: Usage;
   /** A group space: its name (the root's title), where its pages are, what this person may do, and what its owners see. */
   space?: { name: string; view: SpaceView; header?: preact.ComponentChildren };
+  /** A tenant admin: a link to the tenant's usage and quotas. */
+  admin?: boolean;
 }) {
   const { ctx, folder, path, items, folders, usage } = props;
   const view = props.space?.view ?? PERSONAL;
@@ -182,6 +186,11 @@ export function FolderPage(props: {
         ))}
       </nav>
       <DocumentsNav ctx={ctx} />
+      {props.admin && (
+        <p>
+          <a href="/admin/documents">{tr(ctx, 'adminLink')}</a>
+        </p>
+      )}
       {props.space?.header}
       <QuotaBar ctx={ctx} usage={usage} />
       {view.canWrite ? <WriteForms ctx={ctx} folder={folder} uploadAction={uploadAction} base={view.base} /> : <p>{tr(ctx, 'readOnly')}</p>}

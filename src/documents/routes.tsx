@@ -4,6 +4,7 @@
 import multipart from '@fastify/multipart';
 import { create as contentDisposition } from 'content-disposition';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { isTenantAdmin } from '../directory/admin.js';
 import { createGroups } from '../directory/groups.js';
 import { requireLogin } from '../identity/authorize.js';
 import type { DbHandle } from '../platform/db.js';
@@ -94,7 +95,8 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     const { dossier } = request.query as { dossier?: string };
     const [listing, folders, usage] = await Promise.all([documents.list(actor, folderParam(dossier)), documents.folders(actor), documents.usage(actor)]);
     if (wantsJson(request)) return reply.send({ folder: listing.folder && publicNode(listing.folder), items: listing.items.map(publicNode), usage });
-    return sendPage(reply, <FolderPage ctx={pageContext(request)} {...listing} folders={folders} usage={usage} />);
+    const admin = await isTenantAdmin(database, request);
+    return sendPage(reply, <FolderPage ctx={pageContext(request)} {...listing} folders={folders} usage={usage} admin={admin} />);
   });
 
   app.post('/documents/dossiers', async (request, reply) => {

@@ -60,6 +60,8 @@ t.test('only admins see the page; a person sees their own bar', async (t) => {
   t.match(html.body.toString(), /Documents : espace et quotas/);
   const mine = await send(h, camille, 'GET', '/documents', { headers: { accept: 'text/html' } });
   t.match(mine.body.toString(), /<meter id="quota-bar" min="0" max="209715200" value="0"/, "Mes documents shows the person's bar against 200 MiB");
+  t.notMatch(mine.body.toString(), /href="\/admin\/documents"/, 'no admin link for a person');
+  t.match((await send(h, admin, 'GET', '/documents', { headers: { accept: 'text/html' } })).body.toString(), /href="\/admin\/documents"/, 'an admin finds the page from Mes documents');
 });
 
 t.test('quotas above the tenant total are refused and change nothing', async (t) => {
