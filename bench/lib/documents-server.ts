@@ -34,4 +34,6 @@ for (let i = 0; i < people; i++) {
   if (!csrf) throw new Error(`bench login ${i}: ${res.statusCode} / ${page.statusCode}`);
   sessions.push({ host, cookie, csrf });
 }
+// SIGTERM: exit normally, so a --cpu-prof profile is written.
+process.once('SIGTERM', () => process.exit(0));
 process.send!({ port: (app.server.address() as AddressInfo).port, sessions });
