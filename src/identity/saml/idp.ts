@@ -87,8 +87,8 @@ export interface IdpResolver {
 }
 
 /** Where stored entities of declared (not URL) providers say they came from (saml_idp_metadata.source_url). */
-export const fileSource = (name: string) => `file:${name}`;
-export const DECLARATION_SOURCE = 'declaration';
+const fileSource = (name: string) => `file:${name}`;
+const DECLARATION_SOURCE = 'declaration';
 
 export function createIdpResolver(options: {
   database: DbHandle;
