@@ -221,11 +221,17 @@ t.test('the command line refuses bad arguments before touching anything', async 
   await t.rejects(runOffboarding(deps, 'purge', ['nord', '--confirm', 'nord', '--force']), /unexpected: --force/);
   await t.rejects(runOffboarding(deps, 'export', ['nord', '--out']), /--out needs a value/);
   t.match(cliOrigin({ PORTIQUE_OPERATOR: 'alice@consortium.example' }).actor.id, 'alice@consortium.example');
-  const cli = await promisify(execFile)('bin/portique', ['tenants', 'purge', 'nord'], {
-    env: { ...process.env, DATABASE_URL: database.appUrl, DATABASE_OWNER_URL: database.ownerUrl, REDIS_URL, S3_ENDPOINT: s3.config.endpoint, S3_BUCKET: s3.config.bucket, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true', SMTP_URL: 'smtp://127.0.0.1:1025', NODE_ENV: 'test' },
-  }).catch((e: { code: number; stderr: string }) => e);
+  const env = { ...process.env, DATABASE_URL: database.appUrl, DATABASE_OWNER_URL: database.ownerUrl, REDIS_URL, S3_ENDPOINT: s3.config.endpoint, S3_BUCKET: s3.config.bucket, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true', SMTP_URL: 'smtp://127.0.0.1:1025', NODE_ENV: 'test', PORTIQUE_OPERATOR: 'bob@consortium.example' };
+  const cli = await promisify(execFile)('bin/portique', ['tenants', 'purge', 'nord'], { env }).catch((e: { code: number; stderr: string }) => e);
   t.equal((cli as { code: number }).code, 1, 'exits 1');
   t.match((cli as { stderr: string }).stderr, /refused: purging deletes everything nord has, for good: repeat its slug with --confirm nord/);
+  // The command wired to the real services: an export of B (which changes nothing of B).
+  const out = join(work, 'sud-by-cli');
+  const exported = await promisify(execFile)('bin/portique', ['tenants', 'export', 'sud', '--out', out], { env });
+  t.match(exported.stdout, /^exported sud: \d+ row\(s\) from \d+ table\(s\), 3 object\(s\)/);
+  t.same(await verifyExport(out), []);
+  const audit = await database.owner.db.selectFrom('operator_audit').select(['actor', 'ip']).where('tenant_id', '=', B).where('action', '=', 'export').executeTakeFirstOrThrow();
+  t.same(audit, { actor: 'bob@consortium.example', ip: 'cli' }, 'who ran it, from the command line');
   t.same((await fingerprint(A)).rows, aBefore.rows);
 });
 
