@@ -8,7 +8,7 @@ import type { DbHandle } from '../platform/db.js';
 import type { Tenant, TenantRegistry } from '../tenancy/registry.js';
 import { nextMonth, monthOf, statisticsSettings } from './rollup.js';
 import { sql } from 'kysely';
-import { cubeKey, cubeLines, monthKey, suppressedCells } from './suppression.js';
+import { suppressCube } from './suppression.js';
 import './tables.js';
 
 export interface Period {
@@ -103,13 +103,10 @@ async function readCube(trx: Trx, tenantId: string, period: Period, k: number): 
     .execute();
   const rows = daily.map((r) => ({ ...r, events: Number(r.events) }));
   const months = monthly.map((m) => ({ ...m, events: Number(m.events) }));
-  const cells = new Map<string, { events: number; people: number }>();
-  for (const r of rows) cells.set(cubeKey(r), r);
-  for (const m of months) cells.set(monthKey(m.month), m);
-  const hidden = suppressedCells(cells, cubeLines(rows, months.map((m) => m.month)), k);
+  const hidden = suppressCube(rows, months, k);
   return {
-    daily: rows.map((r) => ({ ...r, hidden: hidden.has(cubeKey(r)) })),
-    monthly: months.map((m) => ({ ...m, hidden: hidden.has(monthKey(m.month)) })),
+    daily: rows.map((r, i) => ({ ...r, hidden: hidden.rows[i] === 1 })),
+    monthly: months.map((m, i) => ({ ...m, hidden: hidden.months[i] === 1 })),
   };
 }
 

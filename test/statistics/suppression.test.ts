@@ -4,7 +4,7 @@
 // again and again. With primary suppression only, that gives withheld figures back; with
 // suppressedCells, never one.
 import t from 'tap';
-import { cubeKey, cubeLines, isPrimarySuppressed, monthKey, suppressedCells, type Cell, type CubeRow } from '../../src/statistics/suppression.js';
+import { cubeKey, cubeLines, isPrimarySuppressed, monthKey, suppressCube, suppressedCells, type Cell, type CubeRow } from '../../src/statistics/suppression.js';
 
 type Known = Map<string, number>;
 
@@ -136,6 +136,12 @@ t.test('random days of a small tenant: whatever the line-by-line attacker does, 
     for (const key of primaryOnly) if (!hidden.has(key)) t.fail(`${key} is under the threshold and shown`);
     const learnt = attack(cells, lines, hidden);
     if (learnt.events.size + learnt.people.size > 0) t.fail(`round ${round}: learnt ${[...learnt.events.keys(), ...learnt.people.keys()].join(', ')}`);
+    // What the reports call (numbered lines, month by month): the same guarantees.
+    const byCube = suppressCube(rows, months, 5);
+    const byReports = new Set([...rows.filter((_, i) => byCube.rows[i]).map(cubeKey), ...months.filter((_, i) => byCube.months[i]).map((m) => monthKey(m.month))]);
+    for (const key of primaryOnly) if (!byReports.has(key)) t.fail(`reports: ${key} is under the threshold and shown`);
+    const learntByReports = attack(cells, lines, byReports);
+    if (learntByReports.events.size + learntByReports.people.size > 0) t.fail(`round ${round}, reports: learnt ${[...learntByReports.events.keys(), ...learntByReports.people.keys()].join(', ')}`);
     cases += 1;
   }
   t.equal(cases, 60);
