@@ -262,6 +262,37 @@ async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<s
   return { groupsCreated, membershipsAdded, membershipsRemoved };
 }
 
+/**
+ * The CSV run's imported groups from its staging table (csv_import_people): missing groups
+ * created, memberships added and removed by set operations in PostgreSQL, so 100,000 memberships
+ * never sit in JavaScript sets.
+ */
+async function syncStagedGroups(trx: TenantDb, tenantId: string) {
+  const codes = (await sql<{ code: string }>`select distinct unnest(groups) as code from csv_import_people`.execute(trx)).rows.map((r) => r.code);
+  const existing = new Set((await trx.selectFrom('groups').select('source_key').where('tenant_id', '=', tenantId).where('source_key', 'like', 'csv:%').execute()).map((g) => g.source_key));
+  const missing = codes.filter((code) => !existing.has(`csv:${code}`));
+  for (let i = 0; i < missing.length; i += BATCH) {
+    await trx
+      .insertInto('groups')
+      .values(missing.slice(i, i + BATCH).map((code) => ({ tenant_id: tenantId, id: newId(), kind: 'imported' as const, name: code, description: null, source_key: `csv:${code}` })))
+      .execute();
+  }
+  const added = await sql`
+    insert into group_members (tenant_id, group_id, person_id)
+    select ${tenantId}::uuid, g.id, p.id
+    from csv_import_people s cross join unnest(s.groups) as c(code)
+    join people p on p.tenant_id = ${tenantId}::uuid and p.external_id = s.external_id and p.source = 'csv'
+    join groups g on g.tenant_id = ${tenantId}::uuid and g.source_key = 'csv:' || c.code
+    on conflict do nothing`.execute(trx);
+  const removed = await sql`
+    delete from group_members m using groups g
+    where g.tenant_id = ${tenantId}::uuid and m.tenant_id = ${tenantId}::uuid and m.group_id = g.id and g.source_key like 'csv:%'
+      and not exists (
+        select from csv_import_people s join people p on p.tenant_id = ${tenantId}::uuid and p.external_id = s.external_id and p.source = 'csv'
+        where p.id = m.person_id and substr(g.source_key, 5) = any(s.groups))`.execute(trx);
+  return { groupsCreated: missing.length, membershipsAdded: Number(added.numAffectedRows ?? 0n), membershipsRemoved: Number(removed.numAffectedRows ?? 0n) };
+}
+
 /** Active people once the plan is applied (the tenant's quotas.people bounds it). */
 export function activeAfter(plan: Plan): number {
   return plan.activeCount + plan.upserts.filter((u) => u.action !== 'update').length - plan.deactivate.length;
@@ -377,20 +408,6 @@ export function createImports(database: DbHandle) {
         await setRun(tenantId, id, { status: 'failed', error: "Le fichier de l'import est introuvable.", finished_at: new Date() });
         return 'failed';
       }
-      // Pass 1 streams the file to check it and collect who is in it; pass 2 streams it again,
-      // planning and applying a chunk of people at a time, so memory holds identifiers, not people.
-      const ids = new Set<string>();
-      const groups = new Map<string, Set<string>>();
-      const parsed = await parseCsv(file.body, {
-        onPerson(person) {
-          ids.add(person.externalId);
-          for (const code of person.groups) {
-            if (!groups.has(code)) groups.set(code, new Set());
-            groups.get(code)!.add(person.externalId);
-          }
-        },
-      });
-      await progress(0.2);
       const finish = async (trx: TenantDb | undefined, status: ImportRun['status'], fields: { counts?: Record<string, number>; report?: object; error?: string | null }) => {
         const set = { status, progress: 100, finished_at: new Date(), ...(fields.counts ? { counts: fields.counts } : {}), ...(fields.report ? { report: fields.report } : {}), error: fields.error ?? null };
         const q = (t: TenantDb) => t.updateTable('directory_imports').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -399,35 +416,61 @@ export function createImports(database: DbHandle) {
         log?.info({ import: id, status, counts: fields.counts }, 'directory import finished');
         return status;
       };
-      if (parsed.fatal) return finish(undefined, 'failed', { error: parsed.fatal, counts: { lines: parsed.lines }, report: { problems: [{ reason: parsed.fatal }] } });
-      const duplicated = parsed.duplicated ?? new Set<string>();
-      for (const dup of duplicated) ids.delete(dup);
-      for (const members of groups.values()) for (const dup of duplicated) members.delete(dup);
-      const problems = parsed.problems.slice(0, REPORT_LIMIT);
-      const bad = parsed.problems.length;
-      // Planning and applying share one transaction, under a per-tenant lock: two runs never interleave.
+      // Who is in the file and in which groups goes to a staging table of the run's transaction,
+      // not to JavaScript sets: deactivations and group memberships are then set operations in
+      // PostgreSQL, and memory holds one chunk of people at a time (bench/directory.ts: peak RSS).
+      // Pass 1 streams the file to check it and stage who is in it; pass 2 streams it again,
+      // planning and applying a chunk of people at a time, all in the run's one transaction,
+      // under a per-tenant lock (two runs never interleave).
       try {
         return await database.withTenant(tenantId, async (trx) => {
           await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
-          const sourcePeople = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').execute();
-          const { active } = await trx.selectFrom('people').select(sql<number>`count(*)::int`.as('active')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirstOrThrow();
-          const plan: Plan = { upserts: [], deactivate: sourcePeople.filter((p) => !ids.has(p.external_id)).map((p) => ({ id: p.id, externalId: p.external_id })), unchanged: 0, activeCount: active, groups };
-          const apply = !run.dry_run && bad === 0 && (run.forced || plan.deactivate.length <= Math.floor(active * threshold));
+          await sql`create temporary table csv_import_people (external_id text primary key, groups text[] not null) on commit drop`.execute(trx);
+          let staged: CsvPerson[] = [];
+          const stage = async () => {
+            if (staged.length === 0) return;
+            await sql`insert into csv_import_people (external_id, groups)
+                      select e, string_to_array(g, '|') from unnest(${staged.map((p) => p.externalId)}::text[], ${staged.map((p) => p.groups.join('|'))}::text[]) as x(e, g)`.execute(trx);
+            staged = [];
+          };
+          const parsed = await parseCsv(file.body, {
+            async onPerson(person) {
+              staged.push(person);
+              if (staged.length >= 2000) await stage();
+            },
+          });
+          await stage();
+          await progress(0.2);
+          if (parsed.fatal) throw new RunStop('failed', { lines: parsed.lines }, { problems: [{ reason: parsed.fatal }] }, parsed.fatal);
+          const duplicated = parsed.duplicated ?? new Set<string>();
+          // A duplicate makes all its lines suspect: none of them is applied (the first was staged).
+          if (duplicated.size) await sql`delete from csv_import_people where external_id = any(${[...duplicated]}::text[])`.execute(trx);
+          const problems = parsed.problems.slice(0, REPORT_LIMIT);
+          const bad = parsed.problems.length;
+          const inFile = sql`select from csv_import_people s where s.external_id = people.external_id`;
+          const leaving = trx.selectFrom('people').where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').where(sql<SqlBool>`not exists (${inFile})`);
+          const [{ n: toDeactivate }, { active }, { staged: total }] = await Promise.all([
+            leaving.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
+            trx.selectFrom('people').select(sql<number>`count(*)::int`.as('active')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirstOrThrow(),
+            sql<{ staged: number }>`select count(*)::int as staged from csv_import_people`.execute(trx).then((r) => r.rows[0]!),
+          ]);
+          const apply = !run.dry_run && bad === 0 && (run.forced || toDeactivate <= Math.floor(active * threshold));
           const tally = { create: 0, update: 0, reactivate: 0 };
           const changes: Change[] = [];
+          let unchanged = 0;
           let chunk: CsvPerson[] = [];
           let done = 0;
           const flush = async () => {
             const part = await planChunk(trx, tenantId, chunk, 'csv');
-            plan.unchanged += part.unchanged;
+            unchanged += part.unchanged;
             for (const u of part.upserts) {
               tally[u.action]++;
               if (changes.length < REPORT_LIMIT) changes.push({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) });
             }
-            if (apply) await applyPlan(trx, tenantId, { ...plan, upserts: part.upserts, deactivate: [] }, async () => {}, 'csv', false);
+            if (apply) await applyPlan(trx, tenantId, { upserts: part.upserts, deactivate: [], unchanged: 0, activeCount: active, groups: new Map() }, async () => {}, 'csv', false);
             done += chunk.length;
             chunk = [];
-            await progress(0.2 + (0.7 * done) / Math.max(ids.size, 1));
+            await progress(0.2 + (0.7 * done) / Math.max(total, 1));
           };
           await parseCsv(file.body, {
             async onPerson(person) {
@@ -437,8 +480,11 @@ export function createImports(database: DbHandle) {
             },
           });
           await flush();
-          const counts = { lines: parsed.lines, bad, ...tally, deactivate: plan.deactivate.length, unchanged: plan.unchanged };
-          for (const d of plan.deactivate) if (changes.length < REPORT_LIMIT) changes.push({ action: 'deactivate', id: d.externalId });
+          const counts = { lines: parsed.lines, bad, ...tally, deactivate: toDeactivate, unchanged };
+          if (changes.length < REPORT_LIMIT && toDeactivate > 0) {
+            const gone = await leaving.select('external_id').orderBy('external_id').limit(REPORT_LIMIT - changes.length).execute();
+            for (const d of gone) changes.push({ action: 'deactivate', id: d.external_id });
+          }
           const report = { problems, changes };
           if (run.dry_run) return finish(trx, 'succeeded', { counts, report });
           if (bad > 0) return finish(trx, 'failed', { counts, report, error: `${bad} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` });
@@ -447,15 +493,17 @@ export function createImports(database: DbHandle) {
             return finish(trx, 'needs_force', {
               counts,
               report,
-              error: `Cet import désactiverait ${plan.deactivate.length} compte(s) sur ${active} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
+              error: `Cet import désactiverait ${toDeactivate} compte(s) sur ${active} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
             });
           }
-          const after = active + tally.create + tally.reactivate - plan.deactivate.length;
+          const after = active + tally.create + tally.reactivate - toDeactivate;
           if (after > maxPeople) {
             // Some chunks are applied already: this transaction is rolled back, and the run says why.
             throw new RunStop('failed', counts, report, `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.`);
           }
-          const groupCounts = await applyPlan(trx, tenantId, { ...plan, upserts: [] }, async () => {}, 'csv', true);
+          const now = new Date();
+          await trx.updateTable('people').set({ status: 'deactivated', deactivated_at: now, updated_at: now }).where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').where(sql<SqlBool>`not exists (${inFile})`).execute();
+          const groupCounts = await syncStagedGroups(trx, tenantId);
           await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();
           return finish(trx, 'succeeded', { counts: { ...counts, ...groupCounts }, report });
         });

@@ -81,6 +81,34 @@ t.test('deactivations beyond 5% stop the run until it is forced; a person who co
   t.equal(kept.status, 'active', 'deactivated people were kept, not deleted');
 });
 
+t.test('imported groups follow the file: a person who changes group leaves the old one; another tenant is untouched', async (t) => {
+  const members = async (code: string) =>
+    (
+      await db.withTenant(nord, (trx) =>
+        trx
+          .selectFrom('group_members')
+          .innerJoin('groups', (j) => j.onRef('groups.tenant_id', '=', 'group_members.tenant_id').onRef('groups.id', '=', 'group_members.group_id'))
+          .innerJoin('people', (j) => j.onRef('people.tenant_id', '=', 'group_members.tenant_id').onRef('people.id', '=', 'group_members.person_id'))
+          .select('people.external_id')
+          .where('groups.source_key', '=', `csv:${code}`)
+          .execute(),
+      )
+    )
+      .map((r) => r.external_id)
+      .sort();
+  const moved = await run(file([...people(38), line(38, { groups: 'M1INF|TD-2' }), line(39, { groups: '' })]));
+  t.equal(moved.status, 'succeeded');
+  t.match(moved.counts, { groupsCreated: 2, membershipsAdded: 2, membershipsRemoved: 2 });
+  t.same(await members('M1INF'), ['p38@univ-nord.example']);
+  t.same(await members('TD-2'), ['p38@univ-nord.example']);
+  t.equal((await members('L3INF')).length, 38, 'p38 and p39 left L3INF');
+  const sudGroups = await db.withTenant(sud, (trx) => trx.selectFrom('groups').select('id').execute());
+  t.same(sudGroups, [], "nothing of nord's groups in sud");
+  const back = await run(file(people(40)));
+  t.match(back.counts, { membershipsAdded: 2, membershipsRemoved: 2 });
+  t.same(await members('M1INF'), [], 'the emptied group stays, without members');
+});
+
 t.test("an import that would exceed the tenant's people quota applies nothing", async (t) => {
   const before = await count();
   const id = await imports.createCsvRun(nord, { fileName: 'people.csv', body: file(people(60)), dryRun: false, requestedBy: null });
