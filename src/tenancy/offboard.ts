@@ -326,14 +326,16 @@ async function purgeObjects(storage: Storage, tenantId: string): Promise<number>
     deleted += batch.length;
     batch = [];
   };
-  // Listed again after each round: deleting while paginating could skip keys.
+  // Listed again until a listing finds nothing: deleting while paginating could skip keys.
   for (;;) {
+    let listed = 0;
     for await (const key of listObjects(storage, `${tenantId}/`)) {
+      listed++;
       batch.push(key);
       if (batch.length === 1000) await flush();
     }
-    if (batch.length === 0) return deleted;
     await flush();
+    if (listed === 0) return deleted;
   }
 }
 
