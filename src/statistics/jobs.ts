@@ -1,5 +1,5 @@
 // statistics.rollup (yesterday and its month, twice a day: idempotent) and statistics.purge
-// (raw events past the declaration's retention), scheduled in src/jobs/schedules.ts.
+// (per-person counts, usage_person_days, past the declaration's retention), scheduled in src/jobs/schedules.ts.
 import { Type } from '@sinclair/typebox';
 import { UnrecoverableError } from 'bullmq';
 import { defineJob } from '../jobs/deps.js';

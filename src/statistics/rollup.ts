@@ -47,7 +47,7 @@ export class RetentionError extends Error {
   override name = 'RetentionError';
 }
 
-/** The first day whose raw events are all still kept. */
+/** The first day whose per-person counts are all still kept. */
 export const oldestKeptDay = (retentionDays: number, now = new Date()) => addDays(dayIn(now), -retentionDays + 1);
 
 function aggregateSelect(tenantId: string, from: string, to: string) {
@@ -68,7 +68,7 @@ function aggregateSelect(tenantId: string, from: string, to: string) {
 }
 
 export async function rollupDay(database: DbHandle, tenantId: string, day: string, retentionDays: number, now = new Date()): Promise<number> {
-  if (day < oldestKeptDay(retentionDays, now)) throw new RetentionError(`raw events of ${day} are past the ${retentionDays}-day retention; its aggregates are kept as they are`);
+  if (day < oldestKeptDay(retentionDays, now)) throw new RetentionError(`per-person counts of ${day} are past the ${retentionDays}-day retention; its aggregates are kept as they are`);
   return database.withTenant(tenantId, async (trx) => {
     await trx.deleteFrom('usage_daily').where('tenant_id', '=', tenantId).where('day', '=', day).execute();
     const result = await sql`
@@ -78,10 +78,10 @@ export async function rollupDay(database: DbHandle, tenantId: string, day: strin
   });
 }
 
-/** The month containing `day`, from its raw events so far (the month to date, or all of it). */
+/** The month containing `day`, from its per-person counts so far (the month to date, or all of it). */
 export async function rollupMonth(database: DbHandle, tenantId: string, day: string, retentionDays: number, now = new Date()): Promise<number> {
   const month = monthOf(day);
-  if (month < oldestKeptDay(retentionDays, now)) throw new RetentionError(`raw events of ${month.slice(0, 7)} are past the ${retentionDays}-day retention`);
+  if (month < oldestKeptDay(retentionDays, now)) throw new RetentionError(`per-person counts of ${month.slice(0, 7)} are past the ${retentionDays}-day retention`);
   return database.withTenant(tenantId, async (trx) => {
     await trx.deleteFrom('usage_monthly').where('tenant_id', '=', tenantId).where('month', '=', month).execute();
     const result = await sql`

@@ -108,3 +108,17 @@ t.test("the bell on a light brand header (sud's is red; a person with no admin r
   await page.locator('.site-header').screenshot({ path: `${SCREENSHOTS}/bell-sud.png` });
   await checkAxe(t, page, "sud's home with the bell");
 });
+
+t.test('high-contrast mode (forced colours): the bars and the badge are still drawn', async (t) => {
+  const cookie = await loginAs(portique.app, portique.nord, { eppn: 'ada@univ-nord.example', affiliations: ['staff'], admin: true });
+  const context = await browser.newContext({ viewport: DESKTOP, locale: 'fr-FR', forcedColors: 'active' });
+  t.teardown(() => context.close());
+  await context.addCookies([{ name: 'portique_session', value: cookie.split('=')[1]!, domain: 'nord.localhost', path: '/', httpOnly: true, sameSite: 'Lax' }]);
+  const page = await context.newPage();
+  await page.goto(`http://nord.localhost:${port}/admin/statistiques`);
+  const bar = hex(await style(page, 'svg.chart rect.bar', 'fill'));
+  const surface = hex(await style(page, 'body', 'backgroundColor'));
+  t.ok(contrastRatio(bar, surface) >= 3, `bars ${bar} on ${surface}: ${contrastRatio(bar, surface).toFixed(1)}:1`);
+  t.not(await style(page, '.bell-count', 'borderTopStyle'), 'none', 'the badge keeps an outline');
+  await page.screenshot({ path: `${SCREENSHOTS}/statistics-forced-colors.png` });
+});
