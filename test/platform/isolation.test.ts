@@ -11,6 +11,8 @@ import { createSpKeyStore } from '../../src/identity/saml/keys.js';
 import { seedDirectory } from '../directory/fixtures.js';
 import { newId } from '../../src/platform/ids.js';
 import '../../src/documents/tables.js';
+import '../../src/documents/reconcile.js';
+import '../../src/documents/scan.js';
 import '../../src/notifications/tables.js';
 import '../../src/statistics/tables.js';
 
@@ -80,6 +82,11 @@ async function seedDocuments(tenant: string, person: string) {
     await trx.insertInto('document_quota_settings').values({ tenant_id: tenant, default_per_person: 1024 }).execute();
     await trx.insertInto('document_person_quotas').values({ tenant_id: tenant, person_id: person, quota: 2048 }).execute();
     await trx.insertInto('document_group_spaces').values({ tenant_id: tenant, group_id: group, member_access: 'write', quota: 4096 }).execute();
+  });
+  // A reconciliation report (0018) and a virus scan verdict (0019).
+  await database.app.withTenant(tenant, async (trx) => {
+    await trx.insertInto('document_reconciliations').values({ tenant_id: tenant, id: newId(), bucket: 'portique', started_at: new Date(), finished_at: new Date(), objects_listed: 1, versions_listed: 1, orphan_objects: [], orphan_objects_count: 0, orphan_bytes: 0, missing_objects: [], missing_objects_count: 0, reservations_released: 0, reserved_bytes_released: 0 }).execute();
+    await trx.insertInto('document_scans').values({ tenant_id: tenant, sha256: '0'.repeat(64), status: 'infected', finding: 'Eicar-Test-Signature', version_id: version }).execute();
   });
 }
 
