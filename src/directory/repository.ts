@@ -55,7 +55,13 @@ export interface PersonRow {
 
 /** Lower-case, accents removed: what the index holds. Mirrors directory_normalize in SQL. */
 export function normalize(text: string): string {
-  return text.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  // unaccent also spells out the ligatures, which NFD leaves whole: "Cœur" is stored as "coeur".
+  const ligatures: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[œæß]/g, (c) => ligatures[c]!);
 }
 
 /**

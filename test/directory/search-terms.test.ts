@@ -43,6 +43,11 @@ t.test('the words follow the person: rename, red list, deactivation, deletion', 
   t.same(left, [], "a deleted person's words go with them");
 });
 
+t.test('ligatures are spelt out as the database stores them', async (t) => {
+  await addPerson(db, nord, { givenName: 'Lætitia', familyName: 'Cœurdevey', mail: null });
+  for (const q of ['cœurdevey', 'coeurdevey', 'laetitia cœur', 'LÆTITIA']) t.same(await search(nord, q), ['Lætitia Cœurdevey'], q);
+});
+
 t.test('misspelt and prefix words find their vocabulary words; pages do not overlap', async (t) => {
   for (let i = 0; i < 30; i++) await addPerson(db, nord, { givenName: `Prénom`, familyName: `Castellane`, mail: `c${i}@univ-nord.example` });
   t.equal((await search(nord, 'castelane')).length, 20, 'one letter missing');
