@@ -33,6 +33,7 @@ import type { Storage } from '../platform/storage.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { notify, type NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
+import { requeuePendingScans } from './scan.js';
 import './tables.js';
 
 export interface DocumentReconciliationsTable {
@@ -368,12 +369,15 @@ export const documentsReconcileJob = defineJob({
   payload: {},
   attempts: 3,
   backoffMs: 60_000,
-  async handle(payload, { log }, { database, registry, storage, jobs }) {
+  async handle(payload, { log }, { database, registry, storage, jobs, config }) {
     const tenant = registry.byId(payload.tenantId);
     if (!tenant) throw new UnrecoverableError(`no tenant ${payload.tenantId} in the registry`);
     if (!storage) throw new UnrecoverableError('documents.reconcile needs the storage (run it in the worker role)');
     const report = await reconcileTenant({ database, storage, notify: (input) => notify({ database, registry, ...(jobs ? { jobs } : {}) }, input) }, tenant);
+    // Verdicts left pending for an hour (the virus scan, when it is on) are asked again.
+    const scansRequeued = config.clamd && jobs ? await requeuePendingScans({ database, jobs }, tenant.id, HOUR) : 0;
     const summary = {
+      scansRequeued,
       reportId: report.id,
       objectsListed: report.objectsListed,
       versionsListed: report.versionsListed,

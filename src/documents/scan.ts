@@ -89,7 +89,7 @@ function reply(socket: Socket, address: ClamdAddress): Promise<string> {
     socket.once('error', (error: NodeJS.ErrnoException) => {
       // clamd closes as soon as a stream passes its limit: what it said before is the answer.
       if (chunks.length) done();
-      else reject(new ClamdError(`clamd at ${address.host}:${address.port}: ${error.code ?? error.message}`));
+      else reject(new ClamdError(`clamd at ${address.host}:${address.port}: ${error.code ?? error.message}`, { cause: error }));
     });
   });
 }
@@ -108,6 +108,7 @@ export type Verdict = { status: 'clean' } | { status: 'infected'; signature: str
 export async function clamdScan(address: ClamdAddress, content: Readable, timeoutMs = 60_000): Promise<Verdict> {
   const socket = await open(address, timeoutMs);
   const answer = reply(socket, address);
+  let sent = 0;
   const write = (buffer: Buffer) =>
     new Promise<void>((resolve, reject) => {
       if (socket.destroyed || socket.writableEnded) return reject(new ClamdError('clamd closed the stream'));
@@ -127,6 +128,7 @@ export async function clamdScan(address: ClamdAddress, content: Readable, timeou
     await write(Buffer.from('zINSTREAM\0'));
     for await (const data of content) {
       const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array);
+      sent += buffer.length;
       for (let i = 0; i < buffer.length; i += CHUNK) {
         const part = buffer.subarray(i, i + CHUNK);
         const head = Buffer.alloc(4);
@@ -143,7 +145,18 @@ export async function clamdScan(address: ClamdAddress, content: Readable, timeou
     }
     content.destroy();
   }
-  const text = await answer.finally(() => socket.destroy());
+  let text: string;
+  try {
+    text = await answer.finally(() => socket.destroy());
+  } catch (error) {
+    // Reset mid-stream before its reply could be read: what clamd does when a stream passes its
+    // StreamMaxLength while the client is still sending (the reply can be lost with the unread
+    // data). A clamd that dies mid-scan looks the same; either way the file stays served, marked.
+    if (sent > 0 && ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') {
+      return { status: 'unscanned', reason: 'clamd closed the connection mid-stream (larger than its StreamMaxLength?)' };
+    }
+    throw error;
+  }
   const found = /^stream: (.+) FOUND$/.exec(text);
   if (found) return { status: 'infected', signature: found[1]!.slice(0, 200) };
   if (text === 'stream: OK') return { status: 'clean' };
@@ -203,6 +216,20 @@ export function scanRequester(deps: { database: DbHandle; jobs: Pick<Jobs, 'enqu
   };
 }
 
+/**
+ * Verdicts still pending after `olderThanMs` (their job could not be enqueued, or failed every
+ * attempt while clamd was down) get a new documents.scan job, once a day at most per content.
+ * Run by documents.reconcile.
+ */
+export async function requeuePendingScans(deps: { database: DbHandle; jobs: Pick<Jobs, 'enqueue'> }, tenantId: string, olderThanMs: number, now = new Date()): Promise<number> {
+  const stale = await deps.database.withTenant(tenantId, (trx) =>
+    trx.selectFrom('document_scans').select(['sha256', 'version_id']).where('status', '=', 'pending').where('created_at', '<', new Date(now.getTime() - olderThanMs)).orderBy('created_at').limit(1000).execute(),
+  );
+  const day = now.toISOString().slice(0, 10);
+  for (const s of stale) await deps.jobs.enqueue('documents.scan', { tenantId, versionId: s.version_id }, { key: `${tenantId}:${s.sha256}:${day}` });
+  return stale.length;
+}
+
 const WORDS = {
   fr: {
     title: (name: string) => `« ${name} » est en quarantaine`,
@@ -230,10 +257,18 @@ export const documentsScanJob = defineJob({
     if (!storage) throw new UnrecoverableError('documents.scan needs the storage (run it in the worker role)');
     const clamd = config.clamd;
     if (!clamd) throw new UnrecoverableError('documents.scan: CLAMD_ADDRESS is not set in this worker');
-    const version = await database.withTenant(tenant.id, (trx) =>
-      trx.selectFrom('document_versions').select(['id', 'object_key', 'sha256']).where('id', '=', payload.versionId).executeTakeFirst(),
-    );
-    if (!version) return { skipped: 'version deleted' };
+    const version = await database.withTenant(tenant.id, async (trx) => {
+      const asked = await trx.selectFrom('document_versions').select(['id', 'object_key', 'sha256']).where('id', '=', payload.versionId).executeTakeFirst();
+      if (asked) return asked;
+      // That version is gone (pruned, purged): another with the same content will do; with none
+      // left, the pending verdict has nothing to judge and goes.
+      const scan = await trx.selectFrom('document_scans').select('sha256').where('version_id', '=', payload.versionId).where('status', '=', 'pending').executeTakeFirst();
+      if (!scan) return undefined;
+      const other = await trx.selectFrom('document_versions').select(['id', 'object_key', 'sha256']).where('sha256', '=', scan.sha256).limit(1).executeTakeFirst();
+      if (!other) await trx.deleteFrom('document_scans').where('sha256', '=', scan.sha256).execute();
+      return other;
+    });
+    if (!version) return { skipped: 'content deleted' };
     const status = await database.withTenant(tenant.id, (trx) => scanStatus(trx, version.sha256));
     if (status !== 'pending') return { skipped: `already ${status ?? 'not asked'}` };
 

@@ -36,6 +36,7 @@ async function fakeClamd(maxBytes = 25 * 1024 * 1024, port = 0): Promise<FakeCla
     const chunks: Buffer[] = [];
     let received = 0;
     socket.on('data', (data: Buffer) => {
+      if (command === 'refused') return;
       buffer = Buffer.concat([buffer, data]);
       if (command === undefined) {
         const nul = buffer.indexOf(0);
@@ -56,8 +57,10 @@ async function fakeClamd(maxBytes = 25 * 1024 * 1024, port = 0): Promise<FakeCla
         if (buffer.length < 4 + length) return;
         received += length;
         if (received > maxBytes) {
+          // As clamd: the error, then the connection closed while the client may still be sending.
+          command = 'refused';
           socket.end('INSTREAM size limit exceeded. ERROR\0');
-          return void socket.destroy();
+          return;
         }
         chunks.push(Buffer.from(buffer.subarray(4, 4 + length)));
         buffer = buffer.subarray(4 + length);
@@ -211,4 +214,36 @@ t.test('a file larger than clamd accepts is served as unscanned; clamd down leav
   t.same(await scanRow(h.nord, await currentVersion(h.nord, file.id)), { status: 'pending', finding: null });
   clamd = await fakeClamd(64 * 1024, clamdPort);
   t.same(await runScan(h.nord, file.id), { verdict: 'clean' }, 'the retry gives the verdict');
+});
+
+t.test('the version sent for scanning was deleted: a copy with the same content is scanned; with none left, the pending verdict goes', async (t) => {
+  const original = await fileOf(alix, 'original.txt', 'contenu copié puis supprimé');
+  const versionId = await currentVersion(h.nord, original.id);
+  const copy = JSON.parse((await send(h, alix, 'POST', `/documents/elements/${original.id}/copier`, { headers: json, body: JSON.stringify({ cible: '' }) })).body.toString());
+  t.ok(copy.id);
+  await send(h, alix, 'POST', `/documents/elements/${original.id}/supprimer`, { headers: json, body: '{}' });
+  await send(h, alix, 'POST', '/documents/corbeille/vider', { headers: json, body: '{}' });
+  const job = (id: string) => documentsScanJob.handle({ tenantId: h.nord, versionId: id }, { jobId: 'test', attempt: 1, log: testLog }, jobDeps);
+  t.same(await job(versionId), { verdict: 'clean' }, "the copy's object was sent instead");
+  t.equal((await send(h, alix, 'GET', `/documents/fichiers/${copy.id}`)).headers['x-virus-scan'], undefined);
+
+  const lonely = await fileOf(alix, 'seul.txt', 'personne ne le copie');
+  const lonelyVersion = await currentVersion(h.nord, lonely.id);
+  await send(h, alix, 'POST', `/documents/elements/${lonely.id}/supprimer`, { headers: json, body: '{}' });
+  await send(h, alix, 'POST', '/documents/corbeille/vider', { headers: json, body: '{}' });
+  t.same(await job(lonelyVersion), { skipped: 'content deleted' });
+  const left = await p.database.app.withTenant(h.nord, (trx) => trx.selectFrom('document_scans').select('sha256').where('version_id', '=', lonelyVersion).execute());
+  t.same(left, [], 'no pending verdict is left behind');
+});
+
+t.test('verdicts pending for over an hour are asked again by the nightly reconciliation', async (t) => {
+  const file = await fileOf(alix, 'oublie.txt', 'un job perdu');
+  const versionId = await currentVersion(h.nord, file.id);
+  await p.database.app.withTenant(h.nord, (trx) => trx.updateTable('document_scans').set({ created_at: new Date(Date.now() - 2 * 3_600_000) }).where('version_id', '=', versionId).execute());
+  const asked: { name: string; payload: { versionId: string } }[] = [];
+  const jobs = { enqueue: async (name: string, payload: unknown) => (asked.push({ name, payload: payload as { versionId: string } }), { id: 'x' }) };
+  const { documentsReconcileJob } = await import('../../src/documents/reconcile.js');
+  const result = (await documentsReconcileJob.handle({ tenantId: h.nord }, { jobId: 'test', attempt: 1, log: testLog }, { ...jobDeps, jobs: jobs as never })) as { scansRequeued: number };
+  t.equal(result.scansRequeued, 1, 'only the one pending for over an hour');
+  t.same(asked.filter((a) => a.name === 'documents.scan').map((a) => a.payload.versionId), [versionId]);
 });
