@@ -54,7 +54,8 @@ try {
       );
     }
   }
-  await database.owner.sql`analyze people`;
+  // The word tables too (migrations/0014), as autovacuum would after such a load.
+  await database.owner.sql`analyze people, people_search_terms, directory_terms`;
   console.log(`loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
 
   const whitePages = createWhitePages(database.app);

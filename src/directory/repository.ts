@@ -124,16 +124,23 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
           where s.tenant_id = ${t} and s.term >= ${driver} and s.term < ${successor(driver)} limit ${PREFIX_TERMS}`;
   // Short words and numbers: a prefix of one of the candidate's words, checked on the candidate.
   const longOthers = others.filter(isLong);
-  const ctes = [sql`terms as materialized (${driverTerms})`, ...longOthers.map((token, k) => sql`${sql.id(`o${k}`)} as materialized (${termsOf(token)})`)];
+  // Materialized: each computed once whatever the statistics say (a freshly loaded tenant has none
+  // for the word tables until autovacuum comes), and joined by hashing.
+  const ctes = [
+    sql`terms as materialized (${driverTerms})`,
+    ...longOthers.flatMap((token, k) => {
+      const o = sql.id(`o${k}`);
+      return [
+        sql`${o} as materialized (${termsOf(token)})`,
+        sql`${sql.id(`h${k}`)} as materialized (select x.person_id, max(${o}.score) as score from ${o} join people_search_terms x on x.tenant_id = ${t} and x.term = ${o}.term group by x.person_id)`,
+      ];
+    }),
+  ];
   const checks = others
     .filter((token) => !isLong(token))
     .map((token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`);
-  // The people holding one of each other long word's words, with the best likeness: hashed once each.
-  const holders = longOthers.map((_, k) => {
-    const o = sql.id(`o${k}`);
-    const h = sql.id(`h${k}`);
-    return sql`join (select x.person_id, max(${o}.score) as score from ${o} join people_search_terms x on x.tenant_id = ${t} and x.term = ${o}.term group by x.person_id) ${h} on ${h}.person_id = s.person_id`;
-  });
+  // The people holding one of each other long word's words (h0, h1...), with the best likeness.
+  const holders = longOthers.map((_, k) => sql`join ${sql.id(`h${k}`)} on ${sql.id(`h${k}`)}.person_id = s.person_id`);
   const otherScores = sql.join([sql`0`, ...longOthers.map((_, k) => sql`${sql.id(`h${k}`)}.score`)], sql` + `);
   const wanted = options.offset + options.limit;
   // One long word: each of its words' first people in name order (an index range each), merged.
