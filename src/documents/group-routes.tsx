@@ -13,6 +13,7 @@ import { sendPage } from '../web/render.js';
 import { GroupSpaceHeader, GroupSpacesPage } from './group-pages.js';
 import type { GroupSpaces } from './group-spaces.js';
 import { FolderPage, TrashPage, VersionsPage } from './pages.js';
+import { bodyStream, declaredLength, rawUploadRoute } from './raw-upload.js';
 import { sendVersion } from './routes.js';
 import type { Actor, DocumentNode, DocumentsService, IncomingFile } from './service.js';
 import type { Access } from './sharing.js';
@@ -66,6 +67,17 @@ export const groupSpaceRoutes: FastifyPluginAsync<{ documents: DocumentsService;
     const parent = folderParam(field(request.body, 'parent'));
     const folder = await documents.createFolder(actor, parent, field(request.body, 'nom'));
     return done(request, reply, folderHref(space.id, parent), publicNode(folder));
+  });
+
+  // One file as the request body (see PUT /documents/fichiers in routes.tsx).
+  await rawUploadRoute(app, '/documents/groupes/:groupId/fichiers', async (request, reply) => {
+    const { actor, space } = await enter(request, 'write');
+    const query = request.query as { dossier?: string; nom?: string };
+    const parent = folderParam(query.dossier);
+    const length = declaredLength(request);
+    const node = await documents.uploadSized(actor, parent, query.nom, length, bodyStream(request));
+    recordUsage(request, 'upload', 'documents');
+    return done(request, reply, folderHref(space.id, parent), { file: publicNode(node) });
   });
 
   app.post('/documents/groupes/:groupId/envoi', async (request, reply) => {

@@ -19,6 +19,7 @@ import { groupSpaceRoutes } from './group-routes.js';
 import { createGroupSpaces } from './group-spaces.js';
 import { FolderPage, SearchPage, TrashPage, VersionsPage } from './pages.js';
 import { parseRange } from './range.js';
+import { bodyStream, declaredLength, rawUploadRoute } from './raw-upload.js';
 import type { Actor, DocumentNode, DocumentVersion, DocumentsService, IncomingFile } from './service.js';
 import { SharedFolderPage, SharedWithMePage, SharePage } from './share-pages.js';
 import type { SharingService } from './sharing.js';
@@ -117,6 +118,18 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
     const stored = await documents.upload(actor, parent, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
     for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
     return done(request, reply, folderHref(parent), { files: stored.map(publicNode) });
+  });
+
+  // One file as the request body: PUT /documents/fichiers?dossier=<id>&nom=<name> (no dossier: the
+  // root), Content-Length required. What the page's script uses; same answers as /documents/envoi.
+  await rawUploadRoute(app, '/documents/fichiers', async (request, reply) => {
+    const actor = actorOf(request);
+    const query = request.query as { dossier?: string; nom?: string };
+    const parent = folderParam(query.dossier);
+    const length = declaredLength(request);
+    const node = await documents.uploadSized(actor, parent, query.nom, length, bodyStream(request));
+    recordUsage(request, 'upload', 'documents');
+    return done(request, reply, folderHref(parent), { file: publicNode(node) });
   });
 
   app.get('/documents/fichiers/:id', async (request, reply) => {

@@ -12,7 +12,7 @@
 // went wrong (S3 down, client gone, over quota).
 import { createHash } from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { sql } from 'kysely';
 import type { DbHandle, TenantDb } from '../platform/db.js';
@@ -79,6 +79,12 @@ export interface DocumentsService {
   createFolder(actor: Actor, parentId: string | null, name: unknown): Promise<DocumentNode>;
   /** Streams each file to S3; `bound`: an upper bound of the bytes to come (the request's length). */
   upload(actor: Actor, parentId: string | null, bound: number | undefined, files: AsyncIterable<IncomingFile> | Iterable<IncomingFile>): Promise<DocumentNode[]>;
+  /**
+   * One file whose exact size is known before a byte is read (an HTTP PUT's Content-Length):
+   * reserves exactly `length`, streams to S3 in one PutObject (multipart only above S3's 5 GiB
+   * single-PUT limit) and records it only if exactly `length` bytes arrived.
+   */
+  uploadSized(actor: Actor, parentId: string | null, rawName: unknown, length: number, stream: Readable): Promise<DocumentNode>;
   open(actor: Actor, fileId: string, versionId?: string): Promise<{ node: DocumentNode; version: DocumentVersion }>;
   read(actor: Actor, version: DocumentVersion, range?: { start: number; end: number }): Promise<Readable>;
   rename(actor: Actor, id: string, name: unknown): Promise<DocumentNode>;
@@ -103,13 +109,19 @@ const largestUpload = (tenant: Tenant) => parseSize(tenant.declaration.quotas.la
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code === '23505';
 
-/** Counts and hashes what flows through; refuses a byte past `limit`. */
+/** S3's largest single PutObject; above it an upload must be multipart. */
+export const SINGLE_PUT_LIMIT = 5 * 1024 ** 3;
+
+const interrupted = () => new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+
+/** Counts and hashes what flows through; refuses a byte past `limit` and, with `exact`, an end short of it. */
 class Meter extends Transform {
   bytes = 0;
   readonly hash = createHash('sha256');
   constructor(
     private readonly limit: number,
     private readonly tooLarge: () => DomainError,
+    private readonly exact = false,
   ) {
     super();
   }
@@ -118,6 +130,9 @@ class Meter extends Transform {
     if (this.bytes > this.limit) return callback(this.tooLarge());
     this.hash.update(chunk);
     callback(null, chunk);
+  }
+  override _flush(callback: TransformCallback): void {
+    callback(this.exact && this.bytes !== this.limit ? interrupted() : null);
   }
 }
 
@@ -169,37 +184,52 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     return keys;
   }
 
-  /** Streams one file to S3 within `budget` bytes; the object exists only if this returns. */
-  async function streamToS3(actor: Actor, file: IncomingFile, key: string, contentType: string, limit: number, tooLarge: () => DomainError) {
-    const meter = new Meter(limit, tooLarge);
+  /**
+   * Streams one file to S3 within `limit` bytes; the object exists only if this returns.
+   * `exactLength`: the size announced before the body (Content-Length), which must arrive in full;
+   * up to 5 GiB it goes in one PutObject with that ContentLength (no multipart: S3-compatible
+   * servers such as s3rver rewrite the whole object to complete a multipart upload).
+   */
+  async function streamToS3(actor: Actor, file: IncomingFile, key: string, contentType: string, limit: number, tooLarge: () => DomainError, exactLength?: number) {
+    const exact = exactLength !== undefined;
+    const meter = new Meter(exact ? exactLength : limit, tooLarge, exact);
     let sourceError: unknown;
+    const abort = new AbortController();
     const body = new PassThrough();
     pipeline(file.stream, meter, body, (error) => {
       // lib-storage aborts the body when S3 fails (ABORT_ERR): that is S3's failure, not the client's.
       const code = (error as NodeJS.ErrnoException | null)?.code;
       if (error && !(error instanceof DomainError) && code !== 'ABORT_ERR' && code !== 'ERR_STREAM_PREMATURE_CLOSE') sourceError = error;
+      // The SDK pipes the body into its request, and a pipe does not pass errors on: without this
+      // a PutObject whose body stopped short would wait for the missing bytes until S3 times out.
+      if (error) abort.abort(error);
     });
-    const upload = new Upload({
-      client: storage.client,
-      params: { Bucket: storage.bucket, Key: key, Body: body, ContentType: contentType },
-      partSize: partSizeFor(limit),
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
+    const single = exact && exactLength <= SINGLE_PUT_LIMIT;
     try {
-      await upload.done();
+      if (single) {
+        await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: body, ContentLength: exactLength, ContentType: contentType }), { abortSignal: abort.signal });
+      } else {
+        const upload = new Upload({
+          client: storage.client,
+          params: { Bucket: storage.bucket, Key: key, Body: body, ContentType: contentType },
+          partSize: partSizeFor(exact ? exactLength : limit),
+          queueSize: 2,
+          leavePartsOnError: false,
+        });
+        await upload.done();
+      }
     } catch (error) {
       // A multipart upload is aborted by lib-storage; a single PUT may still have landed.
       await deleteObjects([key]);
       file.stream.resume();
       const cause = meter.errored ?? error;
       if (cause instanceof DomainError) throw cause;
-      if (sourceError) throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+      if (sourceError) throw interrupted();
       throw new UnavailableError("Le stockage des documents ne répond pas : le fichier n'a pas été enregistré. Réessayez dans un moment.");
     }
-    if (sourceError) {
+    if (sourceError || (exact && meter.bytes !== exactLength)) {
       await deleteObjects([key]);
-      throw new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
+      throw interrupted();
     }
     return { size: meter.bytes, sha256: meter.hash.digest('hex') };
   }
@@ -329,6 +359,36 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           stored.push(result.node);
         }
         return stored;
+      } finally {
+        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+      }
+    },
+
+    async uploadSized(actor, parentId, rawName, length, stream) {
+      const name = cleanName(rawName);
+      const largest = largestUpload(actor.tenant);
+      // Refused before a byte is read or reserved.
+      if (length > largest) throw new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`);
+      await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
+      const reservationId = newId();
+      const { granted, boundBy } = await reserveFor(actor, reservationId, length);
+      try {
+        if (granted < length) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+        const contentType = contentTypeOf(name);
+        const versionId = newId();
+        const key = tenantKey(actor.tenant.id, 'documents', versionId);
+        const tooLarge = () => new PayloadTooLargeError(`« ${name} » est plus grand que l'envoi annoncé.`);
+        const landed = await streamToS3(actor, { filename: name, stream }, key, contentType, length, tooLarge, length);
+        let result: { node: DocumentNode; pruned: string[] };
+        try {
+          result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
+        } catch (error) {
+          await deleteObjects([key]);
+          throw error;
+        }
+        await deleteObjects(result.pruned);
+        await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
+        return result.node;
       } finally {
         await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
       }
