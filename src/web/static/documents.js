@@ -1,37 +1,68 @@
-// Mes documents, enhanced: drop files on the upload form, see a progress bar. Without this
-// script the same form works as a plain multipart POST (src/documents/pages.tsx).
+// Mes documents, enhanced: drop files on the upload form, see a progress bar. Each file goes as
+// the body of its own PUT (…/fichiers?nom=…&dossier=…, src/documents/raw-upload.ts): its size is
+// known, so the server stores it in one piece. Without this script the same form works as a
+// plain multipart POST (src/documents/pages.tsx).
 (function () {
   'use strict';
   var form = document.querySelector('form[data-documents-upload]');
-  if (!form || !window.FormData || !window.XMLHttpRequest) return;
+  if (!form || !window.XMLHttpRequest || !window.URL) return;
   var input = form.querySelector('input[type=file]');
   var bar = form.querySelector('progress');
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var token = meta ? meta.getAttribute('content') : '';
+  // The form's action is …/envoi?_csrf=…&dossier=…: the PUT goes to …/fichiers in the same space.
+  var action = new URL(form.action, window.location.href);
+  var base = action.pathname.replace(/\/envoi$/, '/fichiers');
+  var folder = action.searchParams.get('dossier');
 
-  function send(files) {
-    var data = new FormData();
-    for (var i = 0; i < files.length; i++) data.append('fichiers', files[i], files[i].name);
-    var xhr = new XMLHttpRequest();
-    xhr.open('POST', form.action);
-    xhr.setRequestHeader('accept', 'application/json');
+  function errorOf(xhr) {
+    try {
+      return JSON.parse(xhr.responseText).error.message;
+    } catch (_) {
+      return 'Erreur ' + xhr.status;
+    }
+  }
+
+  function send(fileList) {
+    var files = Array.prototype.slice.call(fileList);
+    var total = files.reduce(function (sum, f) { return sum + f.size; }, 0);
+    var sent = 0;
+    var stored = 0;
     bar.hidden = false;
     bar.value = 0;
-    xhr.upload.onprogress = function (e) {
-      if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100);
-    };
-    xhr.onload = function () {
-      if (xhr.status >= 200 && xhr.status < 300) return window.location.reload();
-      var message = 'Erreur ' + xhr.status;
-      try {
-        message = JSON.parse(xhr.responseText).error.message;
-      } catch (_) {}
+    function show(loaded) {
+      bar.value = total > 0 ? Math.round(((sent + loaded) / total) * 100) : 100;
+    }
+    function fail(message) {
       bar.hidden = true;
       window.alert(message);
-    };
-    xhr.onerror = function () {
-      bar.hidden = true;
-      window.alert("L'envoi a échoué. Vérifiez votre connexion et réessayez.");
-    };
-    xhr.send(data);
+      if (stored > 0) window.location.reload();
+    }
+    function next(i) {
+      if (i === files.length) return window.location.reload();
+      var file = files[i];
+      var url = base + '?nom=' + encodeURIComponent(file.name) + (folder ? '&dossier=' + encodeURIComponent(folder) : '');
+      var xhr = new XMLHttpRequest();
+      xhr.open('PUT', url);
+      xhr.setRequestHeader('accept', 'application/json');
+      xhr.setRequestHeader('x-csrf-token', token);
+      xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
+      xhr.upload.onprogress = function (e) {
+        show(e.loaded);
+      };
+      xhr.onload = function () {
+        if (xhr.status < 200 || xhr.status >= 300) return fail(file.name + ' : ' + errorOf(xhr));
+        stored++;
+        sent += file.size;
+        show(0);
+        next(i + 1);
+      };
+      xhr.onerror = function () {
+        fail("L'envoi a échoué. Vérifiez votre connexion et réessayez.");
+      };
+      xhr.send(file);
+    }
+    next(0);
   }
 
   form.addEventListener('submit', function (e) {

@@ -1,0 +1,48 @@
+// The upload form with its script (src/web/static/documents.js), in a real browser: each chosen
+// file goes as its own PUT …/fichiers with the CSRF header, into the folder shown, and the page
+// reloads with the files listed, byte for byte.
+import t from 'tap';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchBrowser } from '../helpers/browser.js';
+import { loginAs, send, sha256, startDocs } from './helpers.js';
+
+const h = await startDocs();
+const browser = await launchBrowser();
+t.teardown(async () => {
+  await browser.close();
+  await h.close();
+});
+const camille = await loginAs(h, 'nord', 'camille@univ-nord.example');
+const origin = `http://nord.localhost:${h.port}`;
+
+t.test('the script sends each file with its own PUT, into the folder shown', async (t) => {
+  const folder = JSON.parse((await send(h, camille, 'POST', '/documents/dossiers', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nom: 'Cours' }) })).body.toString()) as { id: string };
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  t.teardown(() => context.close());
+  const [name, value] = camille.cookie.split('=') as [string, string];
+  await context.addCookies([{ name, value, domain: 'nord.localhost', path: '/' }]);
+  const page = await context.newPage();
+  const requests: { method: string; url: string; csrf: boolean }[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/documents/fichiers') || r.url().includes('/envoi')) requests.push({ method: r.method(), url: r.url(), csrf: Boolean(r.headers()['x-csrf-token']) });
+  });
+  await page.goto(`${origin}/documents?dossier=${folder.id}`);
+  const dir = await mkdtemp(join(tmpdir(), 'portique-put-'));
+  const contents = { 'première.bin': randomBytes(300 * 1024), 'vide.txt': Buffer.alloc(0), 'notes.md': Buffer.from('# Notes\n') };
+  for (const [n, c] of Object.entries(contents)) await writeFile(join(dir, n), c);
+  await page.setInputFiles('#fichiers', Object.keys(contents).map((n) => join(dir, n)));
+  await Promise.all([page.waitForEvent('load'), page.click('form.upload-form button[type="submit"]')]);
+  await page.waitForSelector('a[download]:has-text("notes.md")');
+  t.same(requests.map((r) => r.method), ['PUT', 'PUT', 'PUT'], 'one PUT per file, no multipart POST');
+  t.ok(requests.every((r) => r.csrf), 'each with the CSRF header');
+  t.ok(requests.every((r) => new URL(r.url).searchParams.get('dossier') === folder.id), 'into the folder shown');
+  const listing = JSON.parse((await send(h, camille, 'GET', `/documents?dossier=${folder.id}`)).body.toString()) as { items: { id: string; name: string }[] };
+  for (const [n, c] of Object.entries(contents)) {
+    const item = listing.items.find((i) => i.name === n);
+    t.ok(item, `${n} listed`);
+    if (item) t.equal(sha256((await send(h, camille, 'GET', `/documents/fichiers/${item.id}`)).body), sha256(c), `${n}: same bytes`);
+  }
+});
