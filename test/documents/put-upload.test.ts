@@ -48,7 +48,7 @@ t.test('a file sent as the body comes back byte for byte; same name: a new versi
 });
 
 t.test('an empty file, with or without a Content-Type', async (t) => {
-  for (const headers of [{}, { 'content-type': 'application/json' }]) {
+  for (const headers of [{}, { 'content-type': 'application/json' }] as Record<string, string>[]) {
     const name = `vide-${Object.keys(headers).length}.txt`;
     const res = await send(h, camille, 'PUT', `/documents/fichiers?${query(name)}`, { headers: { 'content-length': 0, ...headers }, body: '' });
     t.equal(res.status, 200, res.body.toString());
