@@ -123,7 +123,10 @@ class Meter extends Transform {
     private readonly tooLarge: () => DomainError,
     private readonly exact = false,
   ) {
-    super();
+    // 1 MiB buffered each side (not 16 KiB): the client's bytes keep coming while S3 is busy, and
+    // the reverse, with fewer stream turns per byte (bench/documents, 2 cores shared by client,
+    // Portique and S3).
+    super({ highWaterMark: 1024 * 1024 });
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
@@ -195,8 +198,11 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     const meter = new Meter(exact ? exactLength : limit, tooLarge, exact);
     let sourceError: unknown;
     const abort = new AbortController();
-    const body = new PassThrough();
-    pipeline(file.stream, meter, body, (error) => {
+    const single = exact && exactLength <= SINGLE_PUT_LIMIT;
+    // A single PUT reads the meter itself; lib-storage gets a PassThrough behind it.
+    const body = single ? meter : new PassThrough();
+    const streams = single ? [file.stream, meter] as const : [file.stream, meter, body] as const;
+    pipeline(streams, (error) => {
       // lib-storage aborts the body when S3 fails (ABORT_ERR): that is S3's failure, not the client's.
       const code = (error as NodeJS.ErrnoException | null)?.code;
       if (error && !(error instanceof DomainError) && code !== 'ABORT_ERR' && code !== 'ERR_STREAM_PREMATURE_CLOSE') sourceError = error;
@@ -204,7 +210,6 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       // a PutObject whose body stopped short would wait for the missing bytes until S3 times out.
       if (error) abort.abort(error);
     });
-    const single = exact && exactLength <= SINGLE_PUT_LIMIT;
     try {
       if (single) {
         await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: body, ContentLength: exactLength, ContentType: contentType }), { abortSignal: abort.signal });
