@@ -4,6 +4,7 @@ import t from 'tap';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPortique } from '../helpers/app.js';
+import { newId } from '../../src/platform/ids.js';
 import { SUD_IDP, identityTenantsDir, login, loginRoute, verifiedLogin } from './helpers.js';
 
 const tenantsDir = await identityTenantsDir();
@@ -58,4 +59,37 @@ t.test('the count follows every change of people, whoever makes it', async (t) =
   t.equal(await counted(), 3, 'deleting a deactivated person changes nothing');
   const sudCount = await database.app.withTenant(sud.id, (trx) => trx.selectFrom('people_counts').select(['tenant_id', 'active']).execute());
   t.same(sudCount.map((r) => r.tenant_id), [sud.id], 'each tenant sees only its own count');
+});
+
+t.test('statements that change many people at once (imports) are counted per statement', async (t) => {
+  const counted = () => database.app.withTenant(sud.id, (trx) => trx.selectFrom('people_counts').select('active').executeTakeFirst()).then((r) => r?.active ?? 0);
+  const actual = () =>
+    database.app.withTenant(sud.id, (trx) => trx.selectFrom('people').select('id').where('status', '=', 'active').execute()).then((r) => r.length);
+  const before = await counted();
+  const row = (i: number, status: 'active' | 'deactivated') => ({
+    tenant_id: sud.id, id: newId(), external_id: `lot-${i}@univ-sud.example`, display_name: `Lot ${i}`, given_name: 'Lot', family_name: `${i}`, mail: null, affiliations: ['student'], status,
+  });
+  await database.app.withTenant(sud.id, (trx) =>
+    trx.insertInto('people').values([row(1, 'active'), row(2, 'active'), row(3, 'active'), row(4, 'deactivated')]).execute(),
+  );
+  t.equal(await counted(), before + 3, 'one insert of four people, three active');
+  // An upsert, as imports write: two existing people deactivated, one newcomer, in one statement.
+  await database.app.withTenant(sud.id, (trx) =>
+    trx
+      .insertInto('people')
+      .values([row(1, 'deactivated'), row(2, 'deactivated'), row(5, 'active')])
+      .onConflict((oc) => oc.columns(['tenant_id', 'external_id']).doUpdateSet((eb) => ({ status: eb.ref('excluded.status') })))
+      .execute(),
+  );
+  t.equal(await counted(), before + 2, 'the upsert: two fewer, one more');
+  t.equal(await counted(), await actual());
+  await database.app.withTenant(sud.id, (trx) => trx.updateTable('people').set({ display_name: 'Renommé' }).where('external_id', 'like', 'lot-%').execute());
+  t.equal(await counted(), before + 2, 'an update that changes no status changes nothing');
+  await database.app.withTenant(sud.id, (trx) => trx.updateTable('people').set({ status: 'active' }).where('external_id', 'like', 'lot-%').execute());
+  t.equal(await counted(), before + 5, 'reactivating four of five at once');
+  await database.app.withTenant(sud.id, (trx) => trx.deleteFrom('people').where('external_id', 'like', 'lot-%').execute());
+  t.equal(await counted(), before, 'deleting them all at once');
+  t.equal(await counted(), await actual());
+  const nordCount = await database.app.withTenant(nord.id, (trx) => trx.selectFrom('people_counts').select('active').executeTakeFirstOrThrow());
+  t.equal(nordCount.active, 3, "the other tenant's count did not move");
 });
