@@ -325,21 +325,7 @@ export async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, optio
   return report;
 }
 
-const toReport = (r: {
-  id: string;
-  bucket: string;
-  started_at: Date;
-  finished_at: Date | undefined;
-  objects_listed: number | bigint;
-  versions_listed: number | bigint;
-  orphan_objects: OrphanObject[];
-  orphan_objects_count: number;
-  orphan_bytes: number | bigint;
-  missing_objects: MissingObject[];
-  missing_objects_count: number;
-  reservations_released: number;
-  reserved_bytes_released: number | bigint;
-}): Reconciliation => ({
+const toReport = (r: Omit<DocumentReconciliationsTable, 'tenant_id'>): Reconciliation => ({
   id: r.id,
   bucket: r.bucket,
   startedAt: r.started_at,
