@@ -2,18 +2,26 @@
 // p50/p95 latency and throughput for typed prefixes, accented and misspelt names, against a
 // plain primary-key read in the same run — and a 100,000-line CSV import: time and peak RSS.
 // Through the real services (createWhitePages, createImports) on a real PostgreSQL, no HTTP.
-// Environment: BENCH_PEOPLE (200000 per tenant), BENCH_CSV_LINES (100000), BENCH_QUERIES (300 per kind).
+// Environment: BENCH_PEOPLE (200000 per tenant), BENCH_CSV_LINES (100000), BENCH_QUERIES (300 per kind),
+// BENCH_KEEP_DB=1: keep the loaded database (portique_bench_directory_<hash of migrations, data
+// version, BENCH_PEOPLE>) after the run and reuse it on the next run with the same hash, which
+// skips the several minutes of loading (the CSV import's people are removed again at the end).
 import '../test/setup/global.js';
+import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import postgres from 'postgres';
+import { connectDatabase } from '../src/platform/db.js';
 import { createImports } from '../src/directory/imports.js';
 import { personById } from '../src/directory/repository.js';
 import { createWhitePages } from '../src/directory/white-pages.js';
 import { applyTenants } from '../src/tenancy/apply.js';
 import { createTenantRegistry } from '../src/tenancy/registry.js';
-import { createTestDatabase } from '../test/helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../test/helpers/db.js';
+import { PG_ADMIN_URL, databaseUrl } from '../test/helpers/env.js';
+import { ensureTemplate } from '../test/helpers/template.js';
 import { printFigures, writeResults, type Figures } from './lib/results.js';
 
 const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 200_000);
@@ -33,14 +41,42 @@ const nordYaml = await readFile(join(dir, 'nord.yaml'), 'utf8');
 await writeFile(join(dir, 'est.yaml'), nordYaml.replace(/^slug: nord$/m, 'slug: est').replace(/nord\.localhost/g, 'est.localhost').replace(/^displayName: .*$/m, "displayName: Université de l'Est"));
 await cp(join(dir, 'nord'), join(dir, 'est'), { recursive: true });
 
-const database = await createTestDatabase();
+// Bump when the loaded people change, so a kept database of the old data is not reused.
+const DATA_VERSION = 1;
+const KEEP_DB = process.env.BENCH_KEEP_DB === '1';
+
+/** A kept bench database: reused when one of the same name (same migrations, data and size) was fully loaded. */
+async function keptDatabase(): Promise<{ database: TestDatabase; loaded: boolean }> {
+  const template = await ensureTemplate();
+  const name = `portique_bench_directory_${createHash('sha256').update(`${template}/${DATA_VERSION}/${PEOPLE}`).digest('hex').slice(0, 12)}`;
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+  let loaded = false;
+  try {
+    for (const { datname, comment } of await admin<{ datname: string; comment: string | null }[]>`
+      select datname, shobj_description(oid, 'pg_database') as comment from pg_database where datname like 'portique_bench_directory_%'`) {
+      if (datname === name && comment === 'loaded') loaded = true;
+      // Another version's leftovers, or this one's interrupted load.
+      else await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+    if (!loaded) await admin.unsafe(`create database "${name}" template "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  const app = connectDatabase(databaseUrl(name), { max: 4, name: 'portique-bench' });
+  const owner = connectDatabase(databaseUrl(name, true), { max: 2, name: 'portique-bench-owner' });
+  const close = async () => void (await Promise.allSettled([app.close(), owner.close()]));
+  return { database: { name, appUrl: databaseUrl(name), ownerUrl: databaseUrl(name, true), app, owner, drop: close }, loaded };
+}
+
+const { database, loaded } = KEEP_DB ? await keptDatabase() : { database: await createTestDatabase(), loaded: false };
 try {
   await applyTenants(database.owner.db, dir);
   const registry = await createTenantRegistry(database.app, { listen: false });
   const tenants = ['nord', 'sud', 'est'].map((slug) => registry.bySlug(slug)!);
-  console.log(`loading ${PEOPLE} people in each of ${tenants.length} tenants...`);
+  if (loaded) console.log(`reusing ${database.name} (BENCH_KEEP_DB=1)`);
+  else console.log(`loading ${PEOPLE} people in each of ${tenants.length} tenants...`);
   const loadStart = Date.now();
-  for (const tenant of tenants) {
+  for (const tenant of loaded ? [] : tenants) {
     for (let from = 0; from < PEOPLE; from += 50_000) {
       const to = Math.min(PEOPLE, from + 50_000) - 1;
       await database.owner.withTenant(tenant.id, (trx) =>
@@ -54,9 +90,16 @@ try {
       );
     }
   }
-  // The word tables too (migrations/0014), as autovacuum would after such a load.
-  await database.owner.sql`analyze people, people_search_terms, directory_terms`;
-  console.log(`loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
+  if (!loaded) {
+    // The word tables too (migrations/0014), as autovacuum would after such a load.
+    await database.owner.sql`analyze people, people_search_terms, directory_terms`;
+    console.log(`loaded in ${((Date.now() - loadStart) / 1000).toFixed(1)} s`);
+    if (KEEP_DB) await database.owner.sql.unsafe(`comment on database "${database.name}" is 'loaded'`);
+  } else {
+    // An interrupted run may have left the CSV's people in.
+    const est = tenants[2]!;
+    await database.owner.withTenant(est.id, (trx) => sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx));
+  }
 
   const whitePages = createWhitePages(database.app);
   const viewers = await Promise.all(
@@ -133,6 +176,12 @@ try {
   const againStart = Date.now();
   await imports.runCsv(est.id, again, 0.05);
   figures['csv re-import unchanged 100k lines'] = { value: +((Date.now() - againStart) / 1000).toFixed(1), unit: 's', better: 'lower' };
+
+  if (KEEP_DB) {
+    // Back to the loaded state for the next run: the CSV's people out again.
+    await database.owner.withTenant(est.id, (trx) => sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx));
+    await database.owner.sql`vacuum analyze people, people_search_terms`;
+  }
 
   printFigures(figures);
   console.log(`written to ${await writeResults('directory', figures, { peoplePerTenant: PEOPLE, tenants: tenants.length, csvLines: CSV_LINES, queriesPerKind: QUERIES, csvBytes: body.length })}`);
