@@ -80,6 +80,8 @@ export interface SearchOptions {
   offset: number;
   /** Admins also find red-listed and deactivated people. */
   includeHidden: boolean;
+  /** Tests only: 'hashed' forces the plan of several words that reads every holder of each, to compare answers. */
+  plan?: 'hashed';
 }
 
 /** Typo tolerance: word similarity 0.45 lets one wrong letter in a 6-letter name through. */
@@ -99,7 +101,8 @@ const isLetters = (token: string) => /^\p{L}+$/u.test(token);
  *   stand for (its prefix range, and the nearest words by trigram likeness that are similar
  *   enough), each word's first people in name order read from the index, the query's other words
  *   checked on each of those (a prefix of one of their words, or a word like it), best likeness
- *   first, then name order. Every step reads a bounded number of index entries, not the tenant.
+ *   first, then name order. Every step reads a bounded number of index entries, not the tenant;
+ * - several words of 3 letters or more: byRarestWords (each pair's rarer word walked, the other probed).
  */
 export async function searchPeople(trx: TenantDb, options: SearchOptions): Promise<PersonRow[]> {
   const tokens = queryTokens(options.query);
@@ -157,6 +160,10 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
             from terms join people_search_terms s on s.tenant_id = ${t} and s.term = terms.term ${sql.join(holders, sql` `)}
             where true ${visible} ${sql.join(checks, sql` `)}
             group by s.person_id`;
+  if (isLetters(driver) && longOthers.length > 0 && options.plan !== 'hashed') {
+    const rows = await byRarestWords(trx, options, [driver, ...longOthers], others.filter((token) => !isLong(token)), termsOf);
+    if (rows) return rows;
+  }
   const columns = sql.join(PERSON_COLUMNS.map((column) => sql.ref(column.replace('people.', 'p.'))));
   const { rows } = await sql<PersonRow>`
     with ${sql.join(ctes)}
@@ -167,6 +174,109 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
     join people p on p.tenant_id = ${t} and p.id = c.person_id
     order by c.score desc, c.name_key, c.person_id`.execute(trx);
   return rows;
+}
+
+/** At most this many combinations of vocabulary words for one query; more (short prefixes of several words) are hashed as before. */
+const MAX_COMBINATIONS = 256;
+
+interface Combination {
+  /** One vocabulary word per long query word, in the query words' order. */
+  terms: string[];
+  /** The combination's likeness, summed as the hashed plan sums it (real scores as double precision, plus 0). */
+  score: number;
+  /** Its rarest word (fewest people in directory_terms), walked in name order; the others are probed. */
+  drive: number;
+}
+
+/**
+ * Several words of 3 letters or more, without reading every holder of each (migrations/0026). A
+ * person's likeness is the best of the combinations of vocabulary words (one per query word) that
+ * they hold. Combinations are taken best first, a group of equal likeness at a time; for each, its
+ * first `offset + limit` people in name order, walking its rarest word's index range and probing the
+ * person's other words (primary key). Once that many people are found, the combinations left are
+ * all less alike, so none of their people could rank before them: the answer is exactly the
+ * hashed plan's, and the work is bounded by the combinations read, not by how common each word is.
+ * Undefined (the caller hashes instead) when the words stand for too many combinations.
+ */
+async function byRarestWords(
+  trx: TenantDb,
+  options: SearchOptions,
+  longTokens: string[],
+  shortTokens: string[],
+  termsOf: (token: string) => ReturnType<typeof sql>,
+): Promise<PersonRow[] | undefined> {
+  const t = options.tenantId;
+  // Round trip 1: each long word's vocabulary words, likeness (exact, as double) and people count.
+  const lists = sql.join(
+    longTokens.map((token, k) => sql`select ${k}::int as k, v.term, v.score::float8 as score, coalesce(d.people, 0) as people
+      from (${termsOf(token)}) v left join directory_terms d on d.tenant_id = ${t} and d.term = v.term`),
+    sql` union all `,
+  );
+  const { rows: found } = await sql<{ k: number; term: string; score: number; people: number }>`${lists}`.execute(trx);
+  const perToken = longTokens.map((_, k) => found.filter((row) => row.k === k));
+  if (perToken.some((list) => list.length === 0)) return [];
+  if (perToken.reduce((n, list) => n * list.length, 1) > MAX_COMBINATIONS) return undefined;
+  let combinations: Combination[] = [{ terms: [], score: 0, drive: 0 }];
+  const counts: number[][] = [[]];
+  perToken.forEach((list, k) => {
+    const next: Combination[] = [];
+    const nextCounts: number[][] = [];
+    combinations.forEach((c, i) =>
+      list.forEach((row) => {
+        // The hashed plan's sum: driver's score + 0 + each other word's score, in double precision.
+        next.push({ terms: [...c.terms, row.term], score: k === 0 ? row.score + 0 : c.score + row.score, drive: 0 });
+        nextCounts.push([...counts[i]!, row.people]);
+      }),
+    );
+    combinations = next;
+    counts.splice(0, counts.length, ...nextCounts);
+  });
+  combinations.forEach((c, i) => (c.drive = counts[i]!.indexOf(Math.min(...counts[i]!))));
+  const order = combinations.map((_, i) => i).sort((a, b) => combinations[b]!.score - combinations[a]!.score);
+
+  const wanted = options.offset + options.limit;
+  const visible = options.includeHidden ? sql`` : sql`and s.visible`;
+  const shortChecks = shortTokens.map(
+    (token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`,
+  );
+  const best = new Map<string, { score: number; nameKey: string }>();
+  let at = 0;
+  let batch = 1;
+  while (at < order.length && best.size < wanted) {
+    // Whole groups of equal likeness, at least `batch` combinations (doubling: few round trips).
+    let end = Math.min(order.length, at + batch);
+    while (end < order.length && combinations[order[end]!]!.score === combinations[order[end - 1]!]!.score) end++;
+    const chosen = order.slice(at, end).map((i) => combinations[i]!);
+    at = end;
+    batch *= 2;
+    const drives = chosen.map((c) => c.terms[c.drive]!);
+    // The other words of each combination, as one array per position (the drive's own word repeated: a probe that always finds).
+    const probes = longTokens.slice(1).map((_, j) => chosen.map((c) => c.terms[j + 1 === c.drive ? 0 : j + 1]!));
+    const columns = [sql`drive`, ...probes.map((_, j) => sql.id(`p${j}`)), sql`score`];
+    const arrays = [sql`${drives}::text[]`, ...probes.map((list) => sql`${list}::text[]`), sql`${chosen.map((c) => c.score)}::float8[]`];
+    const probeChecks = probes.map(
+      (_, j) => sql`and exists (select from people_search_terms y where y.tenant_id = ${t} and y.person_id = s.person_id and y.term = ${sql.ref(`x.p${j}`)})`,
+    );
+    const { rows } = await sql<{ person_id: string; name_key: string; score: number }>`
+      select c.person_id, c.name_key, x.score
+      from unnest(${sql.join(arrays)}) x(${sql.join(columns)}),
+      lateral (select s.person_id, s.name_key from people_search_terms s
+               where s.tenant_id = ${t} and s.term = x.drive ${visible} ${sql.join(probeChecks, sql` `)} ${sql.join(shortChecks, sql` `)}
+               order by s.name_key, s.person_id limit ${wanted}) c`.execute(trx);
+    for (const row of rows) {
+      const seen = best.get(row.person_id);
+      if (!seen || seen.score < row.score) best.set(row.person_id, { score: row.score, nameKey: row.name_key });
+    }
+  }
+  // Best likeness first, then name order ("C" collation: bytes), then id, as the hashed plan orders.
+  const ranked = [...best.entries()]
+    .sort(([ia, a], [ib, b]) => b.score - a.score || Buffer.compare(Buffer.from(a.nameKey), Buffer.from(b.nameKey)) || (ia < ib ? -1 : ia > ib ? 1 : 0))
+    .slice(options.offset, wanted)
+    .map(([id]) => id);
+  if (ranked.length === 0) return [];
+  const rows = (await trx.selectFrom('people').select(PERSON_COLUMNS).where('people.tenant_id', '=', t).where('people.id', 'in', ranked).execute()) as PersonRow[];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ranked.flatMap((id) => byId.get(id) ?? []);
 }
 
 /** Words under 3 letters only: the first is a prefix of the family name, the others of any word. */

@@ -128,6 +128,8 @@ export interface PeopleSearchTermsTable {
 export interface DirectoryTermsTable {
   tenant_id: string;
   term: string;
+  /** How many people hold the word (migrations/0026): chooses which word of a search drives. */
+  people: Generated<number>;
 }
 
 export interface GroupMembersTable {
