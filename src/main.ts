@@ -115,7 +115,14 @@ async function main(argv: string[]): Promise<number> {
       try {
         if (sub === 'apply') {
           const dryRun = rest.includes('--dry-run');
-          const result = await applyTenants(database.db, config.tenantsDir, { dryRun });
+          // Declared buckets are checked (created where the storage allows) before anything is written.
+          const storage = createStorage(config.s3);
+          let result;
+          try {
+            result = await applyTenants(database.db, config.tenantsDir, { dryRun, storage });
+          } finally {
+            storage.close();
+          }
           console.log(describeChanges(result));
           return 0;
         }

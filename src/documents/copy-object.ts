@@ -33,8 +33,9 @@ const notImplemented = (error: unknown) => {
   return e?.name === 'NotImplemented' || e?.Code === 'NotImplemented' || e?.$metadata?.httpStatusCode === 501;
 };
 
-export async function copyObject(storage: Storage, source: { key: string; size: number; contentType: string }, destinationKey: string, options: CopyOptions = {}): Promise<'single' | 'multipart'> {
-  const { client, bucket } = storage;
+/** Copies within one bucket: the tenant's (bucketFor), source and destination keys both under its prefix. */
+export async function copyObject(storage: Pick<Storage, 'client'>, bucket: string, source: { key: string; size: number; contentType: string }, destinationKey: string, options: CopyOptions = {}): Promise<'single' | 'multipart'> {
+  const { client } = storage;
   const copySource = `${bucket}/${source.key}`;
   if (source.size <= (options.multipartAbove ?? 5 * 1024 ** 3)) {
     await client.send(new CopyObjectCommand({ Bucket: bucket, Key: destinationKey, CopySource: copySource }));

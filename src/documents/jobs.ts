@@ -19,7 +19,7 @@ export const documentsPurgeTrashJob = defineJob({
     const documents = createDocumentsService({ database, storage });
     let purged = 0;
     // 500 trashed items per batch (one transaction each), until none is older than the cutoff.
-    for (let batch = await documents.purgeTrashedBefore(tenant.id, cutoff); batch > 0; batch = await documents.purgeTrashedBefore(tenant.id, cutoff)) {
+    for (let batch = await documents.purgeTrashedBefore(tenant, cutoff); batch > 0; batch = await documents.purgeTrashedBefore(tenant, cutoff)) {
       purged += batch;
     }
     log.info({ purged, trashRetentionDays }, 'trash purged');

@@ -29,7 +29,7 @@ import { sql } from 'kysely';
 import { defineJob } from '../jobs/deps.js';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
-import type { Storage } from '../platform/storage.js';
+import { bucketFor, type Storage } from '../platform/storage.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { notify, type NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
@@ -112,14 +112,6 @@ export interface ReconcileDeps {
 const HOUR = 3_600_000;
 /** Entries kept in a report's lists (the counts are always complete). */
 const LIST_CAP = 1000;
-
-/**
- * The bucket holding a tenant's documents. Every tenant's documents are in the regional bucket
- * today (the declaration has no bucket of its own yet); this is the one place to change when it does.
- */
-export function documentsBucket(storage: Storage, _tenant: Tenant): string {
-  return storage.bucket;
-}
 
 async function* listObjects(storage: Storage, bucket: string, prefix: string): AsyncGenerator<OrphanObject & { date: Date }> {
   let token: string | undefined;
@@ -210,7 +202,8 @@ export async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, optio
   const now = options.now ?? (() => new Date());
   const startedAt = now();
   const graceCutoff = new Date(startedAt.getTime() - (options.graceMs ?? HOUR));
-  const bucket = documentsBucket(storage, tenant);
+  // The tenant's own bucket when its declaration names one, else the regional one.
+  const bucket = bucketFor(storage, tenant);
   const prefix = `${tenant.id}/documents/`;
 
   // 1. Merge the two sorted streams. Candidates only: nothing is changed while the cursor is open.

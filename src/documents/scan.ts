@@ -21,6 +21,7 @@ import type { Config } from '../config.js';
 import type { Jobs } from '../jobs/client.js';
 import { defineJob } from '../jobs/deps.js';
 import type { DbHandle, TenantDb } from '../platform/db.js';
+import { bucketFor } from '../platform/storage.js';
 import { DomainError } from '../platform/errors.js';
 import { notify } from '../notifications/service.js';
 import './tables.js';
@@ -272,7 +273,7 @@ export const documentsScanJob = defineJob({
     const status = await database.withTenant(tenant.id, (trx) => scanStatus(trx, version.sha256));
     if (status !== 'pending') return { skipped: `already ${status ?? 'not asked'}` };
 
-    const object = await storage.client.send(new GetObjectCommand({ Bucket: storage.bucket, Key: version.object_key }));
+    const object = await storage.client.send(new GetObjectCommand({ Bucket: bucketFor(storage, tenant), Key: version.object_key }));
     const verdict = await clamdScan(clamd, object.Body as Readable);
     const finding = verdict.status === 'infected' ? verdict.signature : verdict.status === 'unscanned' ? verdict.reason : null;
     const owners = await database.withTenant(tenant.id, async (trx) => {

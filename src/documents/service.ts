@@ -18,7 +18,7 @@ import { sql } from 'kysely';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, ConflictError, DomainError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
-import { tenantKey, type Storage } from '../platform/storage.js';
+import { bucketFor, tenantKey, type Storage } from '../platform/storage.js';
 import { parseSize, type Declaration } from '../tenancy/declaration.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { contentTypeOf } from './content-types.js';
@@ -97,7 +97,7 @@ export interface DocumentsService {
   purge(actor: Actor, id: string): Promise<void>;
   emptyTrash(actor: Actor): Promise<number>;
   /** The retention job: trashed before `cutoff`, in every space of the tenant. */
-  purgeTrashedBefore(tenantId: string, cutoff: Date): Promise<number>;
+  purgeTrashedBefore(tenant: Tenant, cutoff: Date): Promise<number>;
   versions(actor: Actor, fileId: string): Promise<{ node: DocumentNode; versions: DocumentVersion[] }>;
   restoreVersion(actor: Actor, fileId: string, versionId: string): Promise<DocumentNode>;
   search(actor: Actor, query: string): Promise<DocumentNode[]>;
@@ -146,9 +146,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
   const groupOf = (actor: Actor) => actor.groupId ?? null;
   const reserveFor = (actor: Actor, reservationId: string, wanted: number) => tx(actor, async (trx) => repo.reserve(trx, await limitsIn(trx, actor), reservationId, wanted));
 
-  async function deleteObjects(keys: string[]): Promise<void> {
+  async function deleteObjects(tenant: Tenant, keys: string[]): Promise<void> {
     // After the rows are gone: a failure here leaves an orphan object, which reconciliation removes.
-    await Promise.allSettled(keys.map((Key) => storage.client.send(new DeleteObjectCommand({ Bucket: storage.bucket, Key }))));
+    const Bucket = bucketFor(storage, tenant);
+    await Promise.allSettled(keys.map((Key) => storage.client.send(new DeleteObjectCommand({ Bucket, Key }))));
   }
 
   async function folderOrRoot(trx: TenantDb, actor: Actor, id: string | null, lock = false): Promise<DocumentNode | null> {
@@ -212,11 +213,11 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     });
     try {
       if (single) {
-        await storage.client.send(new PutObjectCommand({ Bucket: storage.bucket, Key: key, Body: body, ContentLength: exactLength, ContentType: contentType }), { abortSignal: abort.signal });
+        await storage.client.send(new PutObjectCommand({ Bucket: bucketFor(storage, actor.tenant), Key: key, Body: body, ContentLength: exactLength, ContentType: contentType }), { abortSignal: abort.signal });
       } else {
         const upload = new Upload({
           client: storage.client,
-          params: { Bucket: storage.bucket, Key: key, Body: body, ContentType: contentType },
+          params: { Bucket: bucketFor(storage, actor.tenant), Key: key, Body: body, ContentType: contentType },
           partSize: partSizeFor(exact ? exactLength : limit),
           queueSize: 2,
           leavePartsOnError: false,
@@ -225,7 +226,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       }
     } catch (error) {
       // A multipart upload is aborted by lib-storage; a single PUT may still have landed.
-      await deleteObjects([key]);
+      await deleteObjects(actor.tenant, [key]);
       file.stream.resume();
       const cause = meter.errored ?? error;
       if (cause instanceof DomainError) throw cause;
@@ -233,7 +234,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       throw new UnavailableError("Le stockage des documents ne répond pas : le fichier n'a pas été enregistré. Réessayez dans un moment.");
     }
     if (sourceError || (exact && meter.bytes !== exactLength)) {
-      await deleteObjects([key]);
+      await deleteObjects(actor.tenant, [key]);
       throw interrupted();
     }
     return { size: meter.bytes, sha256: meter.hash.digest('hex') };
@@ -355,11 +356,11 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           try {
             result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
           } catch (error) {
-            await deleteObjects([key]);
+            await deleteObjects(actor.tenant, [key]);
             throw error;
           }
           consumed += landed.size;
-          await deleteObjects(result.pruned);
+          await deleteObjects(actor.tenant, result.pruned);
           await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
           stored.push(result.node);
         }
@@ -388,10 +389,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         try {
           result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
         } catch (error) {
-          await deleteObjects([key]);
+          await deleteObjects(actor.tenant, [key]);
           throw error;
         }
-        await deleteObjects(result.pruned);
+        await deleteObjects(actor.tenant, result.pruned);
         await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
         return result.node;
       } finally {
@@ -413,10 +414,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       });
     },
 
-    async read(_actor, version, range) {
+    async read(actor, version, range) {
       try {
         const out = await storage.client.send(
-          new GetObjectCommand({ Bucket: storage.bucket, Key: version.objectKey, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+          new GetObjectCommand({ Bucket: bucketFor(storage, actor.tenant), Key: version.objectKey, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
         );
         return out.Body as Readable;
       } catch {
@@ -480,7 +481,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           const vid = newId();
           const key = tenantKey(actor.tenant.id, 'documents', vid);
           try {
-            await copyObject(storage, { key: v.object_key, size: Number(v.size), contentType: v.content_type }, key, deps.copy);
+            await copyObject(storage, bucketFor(storage, actor.tenant), { key: v.object_key, size: Number(v.size), contentType: v.content_type }, key, deps.copy);
           } catch {
             throw new UnavailableError("Le stockage des documents ne répond pas : la copie n'a pas été faite.");
           }
@@ -517,7 +518,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         copied.length = 0;
         return root;
       } finally {
-        await deleteObjects(copied);
+        await deleteObjects(actor.tenant, copied);
         await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
       }
     },
@@ -566,7 +567,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         if (!row) throw new NotFoundError("Cet élément n'est pas dans la corbeille.");
         return purgeRoots(trx, actor.tenant.id, [repo.toNode(row)]);
       });
-      await deleteObjects(keys);
+      await deleteObjects(actor.tenant, keys);
     },
 
     async emptyTrash(actor) {
@@ -574,16 +575,17 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         const rows = await trx.selectFrom('document_nodes').selectAll().where('space_id', '=', space(actor)).where('trashed_root', '=', true).where('deleted_at', 'is not', null).forUpdate().execute();
         return { count: rows.length, keys: await purgeRoots(trx, actor.tenant.id, rows.map(repo.toNode)) };
       });
-      await deleteObjects(keys);
+      await deleteObjects(actor.tenant, keys);
       return count;
     },
 
-    async purgeTrashedBefore(tenantId, cutoff) {
+    async purgeTrashedBefore(tenant, cutoff) {
+      const tenantId = tenant.id;
       const { count, keys } = await tx(tenantId, async (trx) => {
         const rows = await trx.selectFrom('document_nodes').selectAll().where('trashed_root', '=', true).where('deleted_at', '<', cutoff).forUpdate().limit(500).execute();
         return { count: rows.length, keys: await purgeRoots(trx, tenantId, rows.map(repo.toNode)) };
       });
-      await deleteObjects(keys);
+      await deleteObjects(tenant, keys);
       return count;
     },
 

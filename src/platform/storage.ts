@@ -21,6 +21,49 @@ export interface Storage {
   close(): void;
 }
 
+/** What bucketFor reads of a tenant: its declaration's optional `storage.bucket`. */
+export interface BucketOwner {
+  readonly declaration: { readonly storage?: { readonly bucket?: string } | undefined };
+}
+
+/**
+ * The bucket holding a tenant's documents: the one its declaration names (`storage.bucket`), else
+ * the regional bucket. Keys carry the tenant prefix in either (tenantKey). Every documents and
+ * offboarding S3 call goes through this, never `storage.bucket` directly.
+ */
+export function bucketFor(storage: Pick<Storage, 'bucket'>, tenant: BucketOwner): string {
+  return tenant.declaration.storage?.bucket ?? storage.bucket;
+}
+
+export class BucketError extends Error {
+  override readonly name = 'BucketError';
+}
+
+/**
+ * Makes sure a tenant's own bucket is there: HeadBucket, CreateBucket when S3 answers that it does
+ * not exist (dev, tests, a store that lets Portique create buckets). Anything else (the bucket
+ * belongs to another account, the credentials may not create it) is a BucketError saying so.
+ */
+export async function ensureTenantBucket(storage: Storage, bucket: string): Promise<'exists' | 'created'> {
+  const status = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const reason = (e: unknown) => (e as { name?: string })?.name ?? String(e);
+  try {
+    await storage.client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(10_000) });
+    return 'exists';
+  } catch (error) {
+    const code = status(error);
+    if (code !== 404) {
+      throw new BucketError(`bucket ${bucket} is not usable by Portique (HeadBucket answered ${code ?? reason(error)}${code === 403 ? ': it belongs to someone else or the credentials may not read it' : ''})`);
+    }
+  }
+  try {
+    await storage.client.send(new CreateBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(10_000) });
+    return 'created';
+  } catch (error) {
+    throw new BucketError(`bucket ${bucket} does not exist and could not be created (${reason(error)}): create it in the object storage, then apply again`);
+  }
+}
+
 /** `<tenantId>/<part>/<part>`: the only way code builds an object key. */
 export function tenantKey(tenantId: string, ...parts: string[]): string {
   if (parts.some((p) => p === '' || p.includes('..'))) throw new TypeError('invalid object key part');

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
+import { BucketError, ensureTenantBucket, type Storage } from '../platform/storage.js';
 import '../identity/saml/tables.js';
 import { DeclarationError, type DeclarationProblem } from './declaration.js';
 import { loadTenantDeclarations, type LoadedTenant } from './load.js';
@@ -23,10 +24,20 @@ export interface ApplyResult {
   dryRun: boolean;
 }
 
-export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+export interface ApplyOptions {
+  dryRun?: boolean;
+  /**
+   * The object storage: a tenant's own bucket (`storage.bucket`) is checked, and created where the
+   * storage allows it, before anything is written. Without it (some tests) buckets are not checked.
+   */
+  storage?: Storage;
+}
+
+export async function applyTenants(ownerDb: Db, dir: string, options: ApplyOptions = {}): Promise<ApplyResult> {
   const { tenants, problems, warnings } = await loadTenantDeclarations(dir);
   if (problems.length > 0) throw new DeclarationError(problems);
   const dryRun = options.dryRun ?? false;
+  if (options.storage && !dryRun) await ensureBuckets(options.storage, tenants);
 
   return ownerDb.transaction().execute(async (trx) => {
     // Serialises concurrent applies; the transaction-level lock ends with the transaction.
@@ -47,6 +58,7 @@ export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?:
           throw new DeclarationError([{ file: tenant.file, field: 'hosts', reason: `${host} belongs to tenant ${holder.slug}` }]);
         }
       }
+      if (current) await refuseBucketMove(trx, current, tenant, options.storage?.bucket);
       if (!current) {
         changes.push({ kind: 'create', slug: declaration.slug, hosts: declaration.hosts });
         if (!dryRun) await writeTenant(trx, newId(), tenant, true);
@@ -62,6 +74,42 @@ export async function applyTenants(ownerDb: Db, dir: string, options: { dryRun?:
     }
     return { changes, warnings, dryRun };
   });
+}
+
+/** Each declared bucket exists, or is created; else the apply stops before writing, naming the file. */
+async function ensureBuckets(storage: Storage, tenants: LoadedTenant[]): Promise<void> {
+  const failures: DeclarationProblem[] = [];
+  const done = new Map<string, string | undefined>();
+  for (const tenant of tenants) {
+    const bucket = tenant.declaration.storage?.bucket;
+    if (!bucket) continue;
+    if (!done.has(bucket)) {
+      done.set(bucket, await ensureTenantBucket(storage, bucket).then(() => undefined, (e: unknown) => (e instanceof BucketError ? e.message : `bucket ${bucket}: ${String(e)}`)));
+    }
+    const reason = done.get(bucket);
+    if (reason) failures.push({ file: tenant.file, field: 'storage.bucket', reason });
+  }
+  if (failures.length > 0) throw new DeclarationError(failures);
+}
+
+/**
+ * A tenant's documents stay where they were stored: objects are not moved between buckets (yet),
+ * so changing the bucket of a tenant that has documents would leave every one of them unreadable,
+ * and reconciliation would then drop them as lost. Refused while it has any stored version.
+ */
+async function refuseBucketMove(trx: Db, current: { id: string; declaration: unknown }, tenant: LoadedTenant, regional: string | undefined): Promise<void> {
+  const was = (current.declaration as { storage?: { bucket?: string } }).storage?.bucket ?? regional ?? '(regional)';
+  const next = tenant.declaration.storage?.bucket ?? regional ?? '(regional)';
+  if (was === next) return;
+  await sql`select set_config('app.tenant_id', ${current.id}, true)`.execute(trx);
+  const row = await trx.selectFrom('document_versions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', current.id).executeTakeFirstOrThrow();
+  await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
+  const n = Number(row.n);
+  if (n > 0) {
+    throw new DeclarationError([
+      { file: tenant.file, field: 'storage.bucket', reason: `cannot change from ${was} to ${next}: the tenant has ${n} stored document version(s) there, and objects are not moved between buckets` },
+    ]);
+  }
 }
 
 function describeUpdate(previous: Record<string, unknown>, tenant: LoadedTenant): string[] {

@@ -21,6 +21,12 @@ const Link = Type.Object(
   { additionalProperties: false },
 );
 
+/** S3 bucket naming rules (general purpose buckets): 3-63 characters, no IP address, no reserved prefix or suffix. */
+const BucketName = Type.String({
+  pattern: '^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3)$)(?!\\d{1,3}(\\.\\d{1,3}){3}$)(?!.*(\\.\\.|\\.-|-\\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+  description: 'an S3 bucket name: 3 to 63 lower-case letters, digits, dots and dashes, starting and ending with a letter or digit, not an IP address',
+});
+
 const FileName = Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$', description: 'a file name in tenants/<slug>/' });
 
 /** One SAML identity provider, given by metadata file, by metadata URL, or by explicit fields. */
@@ -213,6 +219,11 @@ export const DeclarationSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * Object storage (src/platform/storage.ts bucketFor): the tenant's own bucket for its documents,
+     * instead of the regional one (S3_BUCKET). Keys still start with the tenant id in it.
+     */
+    storage: Type.Optional(Type.Object({ bucket: Type.Optional(BucketName) }, { additionalProperties: false })),
     /** Usage statistics (src/statistics/): how long raw events are kept, the smallest group a report shows. */
     statistics: Type.Optional(
       Type.Object(

@@ -28,7 +28,7 @@ import type postgres from 'postgres';
 import type { Readable } from 'node:stream';
 import type { DbHandle } from '../platform/db.js';
 import { isUuid, newId } from '../platform/ids.js';
-import type { Storage } from '../platform/storage.js';
+import { bucketFor, type BucketOwner, type Storage } from '../platform/storage.js';
 import type { AuditOrigin } from '../operator/audit.js';
 import { recordAudit } from '../operator/audit.js';
 
@@ -148,10 +148,18 @@ function objectPath(objectsDir: string, tenantId: string, key: string): string {
   return path;
 }
 
-async function* listObjects(storage: Storage, prefix: string): AsyncGenerator<string> {
+/**
+ * Where the tenant's objects are: the regional bucket (directory photos and everything else), and
+ * its own bucket when its declaration names one (its documents). Keys carry the tenant prefix in both.
+ */
+export function tenantBuckets(storage: Storage, tenant: { declaration: unknown }): string[] {
+  return [...new Set([storage.bucket, bucketFor(storage, tenant as BucketOwner)])];
+}
+
+async function* listObjects(storage: Storage, bucket: string, prefix: string): AsyncGenerator<string> {
   let token: string | undefined;
   do {
-    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: storage.bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const object of page.Contents ?? []) if (object.Key) yield object.Key;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -218,15 +226,21 @@ export async function exportTenant(deps: OffboardDeps, slug: string, outDir: str
 
     const objects: ObjectExport[] = [];
     const objectsDir = resolve(partial, 'objects');
-    for await (const key of listObjects(deps.storage, `${tenant.id}/`)) {
-      const path = objectPath(objectsDir, tenant.id, key);
-      await mkdir(dirname(path), { recursive: true });
-      const body = (await deps.storage.client.send(new GetObjectCommand({ Bucket: deps.storage.bucket, Key: key }))).Body as Readable;
-      const { stream, digest } = hashing();
-      await pipeline(body, stream, createWriteStream(path));
-      const file = relative(partial, path).split(sep).join('/');
-      objects.push({ key, file, ...digest() });
-      sums.push({ file, sha256: objects.at(-1)!.sha256 });
+    const seen = new Set<string>();
+    for (const bucket of tenantBuckets(deps.storage, tenant)) {
+      for await (const key of listObjects(deps.storage, bucket, `${tenant.id}/`)) {
+        // One file per key: the same key in the regional and the tenant's bucket would overwrite.
+        if (seen.has(key)) throw new OffboardError(`object key ${JSON.stringify(key)} is in both ${deps.storage.bucket} and ${bucket}; nothing was exported`);
+        seen.add(key);
+        const path = objectPath(objectsDir, tenant.id, key);
+        await mkdir(dirname(path), { recursive: true });
+        const body = (await deps.storage.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+        const { stream, digest } = hashing();
+        await pipeline(body, stream, createWriteStream(path));
+        const file = relative(partial, path).split(sep).join('/');
+        objects.push({ key, file, ...digest() });
+        sums.push({ file, sha256: objects.at(-1)!.sha256 });
+      }
     }
 
     const tenantJson = `${JSON.stringify(
@@ -316,12 +330,12 @@ async function purgeRedis(redis: Redis, tenantId: string): Promise<number> {
   return deleted;
 }
 
-async function purgeObjects(storage: Storage, tenantId: string): Promise<number> {
+async function purgeObjects(storage: Storage, tenantId: string, bucket: string): Promise<number> {
   let deleted = 0;
   let batch: string[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const out = await storage.client.send(new DeleteObjectsCommand({ Bucket: storage.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+    const out = await storage.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
     if (out.Errors?.length) throw new OffboardError(`S3 refused to delete ${out.Errors.length} object(s), e.g. ${out.Errors[0]!.Key}: ${out.Errors[0]!.Message}; run the purge again`);
     deleted += batch.length;
     batch = [];
@@ -329,7 +343,7 @@ async function purgeObjects(storage: Storage, tenantId: string): Promise<number>
   // Listed again until a listing finds nothing: deleting while paginating could skip keys.
   for (;;) {
     let listed = 0;
-    for await (const key of listObjects(storage, `${tenantId}/`)) {
+    for await (const key of listObjects(storage, bucket, `${tenantId}/`)) {
       listed++;
       batch.push(key);
       if (batch.length === 1000) await flush();
@@ -361,7 +375,8 @@ export async function purgeTenant(
   if (!isUuid(tenant.id)) throw new OffboardError(`tenant id ${tenant.id} is not a UUID`);
   const exportDir = options.noExport ? undefined : await checkExport(deps.owner, tenant);
 
-  const objects = await purgeObjects(deps.storage, tenant.id);
+  let objects = 0;
+  for (const bucket of tenantBuckets(deps.storage, tenant)) objects += await purgeObjects(deps.storage, tenant.id, bucket);
   let redisKeys = await purgeRedis(deps.redis, tenant.id);
 
   const rows: Record<string, number> = {};

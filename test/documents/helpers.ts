@@ -20,14 +20,18 @@ export interface DocsHarness {
   close(): Promise<void>;
 }
 
-/** nord: 200 MiB per person, 100 MiB per file; sud: 5 MiB per person, 1 MiB per file. */
-export async function startDocs(): Promise<DocsHarness> {
+/**
+ * nord: 200 MiB per person, 100 MiB per file; sud: 5 MiB per person, 1 MiB per file.
+ * `nordBucket`: nord declares its own bucket (storage.bucket), created by apply in s3rver.
+ */
+export async function startDocs(options: { nordBucket?: string } = {}): Promise<DocsHarness> {
   const dir = await identityTenantsDir();
   const quotas = { nord: { storageTotal: '1 GiB', storagePerPerson: '200 MiB', largestUpload: '100 MiB' }, sud: { storageTotal: '1 GiB', storagePerPerson: '5 MiB', largestUpload: '1 MiB' } };
   for (const [slug, q] of Object.entries(quotas)) {
     const file = join(dir, `${slug}.yaml`);
     const doc = parseDocument(await readFile(file, 'utf8'));
     for (const [k, v] of Object.entries(q)) doc.setIn(['quotas', k], v);
+    if (slug === 'nord' && options.nordBucket) doc.setIn(['storage', 'bucket'], options.nordBucket);
     await writeFile(file, doc.toString());
   }
   const p = await startPortique({ tenantsDir: dir, beforeReady: (app) => loginRoute(app) });
@@ -123,8 +127,8 @@ export async function upload(h: DocsHarness, who: Person, filename: string, cont
 
 export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-export async function objectsOf(h: DocsHarness, tenantId: string): Promise<string[]> {
-  const out = await h.p.storage.client.send(new ListObjectsV2Command({ Bucket: h.p.storage.bucket, Prefix: `${tenantId}/documents/` }));
+export async function objectsOf(h: DocsHarness, tenantId: string, bucket = h.p.storage.bucket): Promise<string[]> {
+  const out = await h.p.storage.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${tenantId}/documents/` }));
   return (out.Contents ?? []).map((o) => o.Key!);
 }
 

@@ -242,7 +242,7 @@ t.test('multipart copy: UploadPartCopy ranges cover the object; a failure aborts
     }) as unknown as Storage;
   const GiB = 1024 ** 3;
   const size = 11 * GiB + 17;
-  t.equal(await copyObject(fake(), { key: 't/documents/src', size, contentType: 'video/mp4' }, 't/documents/dst'), 'multipart', 'above 5 GiB: multipart');
+  t.equal(await copyObject(fake(), 'b', { key: 't/documents/src', size, contentType: 'video/mp4' }, 't/documents/dst'), 'multipart', 'above 5 GiB: multipart');
   const parts = calls.filter((c) => c.name === 'UploadPartCopyCommand').map((c) => c.input);
   const ranges = parts.map((p) => /^bytes=(\d+)-(\d+)$/.exec(String(p.CopySourceRange))!.slice(1).map(Number) as [number, number]).sort((a, b) => a[0] - b[0]);
   t.equal(ranges[0]![0], 0, 'from the first byte');
@@ -255,9 +255,9 @@ t.test('multipart copy: UploadPartCopy ranges cover the object; a failure aborts
   t.notOk(calls.some((c) => c.name === 'CopyObjectCommand'), 'no CopyObject');
 
   calls.length = 0;
-  t.equal(await copyObject(fake(), { key: 's', size: 5 * GiB, contentType: 'x' }, 'd'), 'single', 'exactly 5 GiB: one CopyObject');
+  t.equal(await copyObject(fake(), 'b', { key: 's', size: 5 * GiB, contentType: 'x' }, 'd'), 'single', 'exactly 5 GiB: one CopyObject');
   calls.length = 0;
-  await t.rejects(copyObject(fake(3), { key: 's', size, contentType: 'x' }, 'd'), /boom/, 'a failed part fails the copy');
+  await t.rejects(copyObject(fake(3), 'b', { key: 's', size, contentType: 'x' }, 'd'), /boom/, 'a failed part fails the copy');
   t.ok(calls.some((c) => c.name === 'AbortMultipartUploadCommand' && c.input.UploadId === 'u1'), 'and aborts the multipart upload');
   t.notOk(calls.some((c) => c.name === 'CompleteMultipartUploadCommand'), 'never completed');
 });

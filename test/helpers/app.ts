@@ -60,9 +60,9 @@ export async function startPortique(options: StartOptions = {}): Promise<TestPor
     SAML_KEY_SECRET: randomBytes(32).toString('base64'),
     ...options.env,
   });
-  await applyTenants(database.owner.db, tenantsDir);
-  const registry = await createTenantRegistry(database.app);
   const storage = createStorage(config.s3);
+  await applyTenants(database.owner.db, tenantsDir, { storage });
+  const registry = await createTenantRegistry(database.app);
   const queue = createQueueService(config.redisUrl);
   const mailer = createMailer(config.smtp.url);
   const app = await buildApp({ config, database: database.app, registry, storage, queue, mailer, ...(options.logStream ? { logStream: options.logStream } : {}), ...(options.samlHandover ? { samlHandover: options.samlHandover } : {}) });
