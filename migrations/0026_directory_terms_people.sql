@@ -6,6 +6,12 @@
 -- count makes a search slower, never different.
 alter table directory_terms add column people integer not null default 0;
 
+-- A word's people in the order a search ranks them (name, then id), so that the first of them
+-- who also hold the other words are the first entries of the range that pass the probes, with no
+-- sort: 0014's index kept person_id as an included column, and a sort on it read the whole range.
+drop index people_search_terms_term;
+create index people_search_terms_term on people_search_terms (tenant_id, term, name_key, person_id) include (visible);
+
 -- Kept by statement triggers on people_search_terms (rows are only ever inserted and deleted:
 -- 0015 rewrites a person's words as delete then insert), one grouped write per statement.
 -- Numbers are not in the vocabulary and are not counted. Run as the writer under its tenant

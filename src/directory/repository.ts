@@ -196,7 +196,9 @@ interface Combination {
  * person's other words (primary key). Once that many people are found, the combinations left are
  * all less alike, so none of their people could rank before them: the answer is exactly the
  * hashed plan's, and the work is bounded by the combinations read, not by how common each word is.
- * Undefined (the caller hashes instead) when the words stand for too many combinations.
+ * Undefined (the caller hashes instead) when the words stand for too many combinations, or when
+ * walking them all would read more than hashing (words that are rarely held together, like two
+ * family names: each combination's walk finds nobody and cannot stop early).
  */
 async function byRarestWords(
   trx: TenantDb,
@@ -232,12 +234,16 @@ async function byRarestWords(
     counts.splice(0, counts.length, ...nextCounts);
   });
   combinations.forEach((c, i) => (c.drive = counts[i]!.indexOf(Math.min(...counts[i]!))));
+  // At worst (few people holding all the words) every combination's rarest word is walked whole;
+  // when that is more than twice what hashing reads (every holder of every word, once), hash.
+  const walkedAtWorst = counts.reduce((n, c) => n + Math.min(...c), 0);
+  if (walkedAtWorst > 2 * found.reduce((n, row) => n + row.people, 0)) return undefined;
   const order = combinations.map((_, i) => i).sort((a, b) => combinations[b]!.score - combinations[a]!.score);
 
   const wanted = options.offset + options.limit;
   const visible = options.includeHidden ? sql`` : sql`and s.visible`;
   const shortChecks = shortTokens.map(
-    (token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`,
+    (token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)} offset 0)`,
   );
   const best = new Map<string, { score: number; nameKey: string }>();
   let at = 0;
@@ -255,8 +261,10 @@ async function byRarestWords(
     const columns = [sql`drive`, ...probes.map((_, j) => sql.id(`p${j}`)), sql`score`];
     const arrays = [sql`${drives}::text[]`, ...probes.map((list) => sql`${list}::text[]`), sql`${chosen.map((c) => c.score)}::float8[]`];
     const probeChecks = probes.map(
-      (_, j) => sql`and exists (select from people_search_terms y where y.tenant_id = ${t} and y.person_id = s.person_id and y.term = ${sql.ref(`x.p${j}`)})`,
+      (_, j) => sql`and exists (select from people_search_terms y where y.tenant_id = ${t} and y.person_id = s.person_id and y.term = ${sql.ref(`x.p${j}`)} offset 0)`,
     );
+    // "offset 0" keeps each probe a per-candidate subplan (an index probe on the primary key):
+    // without it the planner turns exists into a join that reads every holder of the other word.
     const { rows } = await sql<{ person_id: string; name_key: string; score: number }>`
       select c.person_id, c.name_key, x.score
       from unnest(${sql.join(arrays)}) x(${sql.join(columns)}),
