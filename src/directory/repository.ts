@@ -178,6 +178,10 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
 
 /** At most this many combinations of vocabulary words for one query; more (short prefixes of several words) are hashed as before. */
 const MAX_COMBINATIONS = 256;
+/** How far one combination's rarest word is walked before giving the query to the hashed plan. */
+const WALK_LIMIT = 1000;
+/** A probe (an index descent) against one sequential index entry of the hashed plan: about 20 on bench/directory.ts (1,000 probes ~ 20,000 entries hashed). */
+const PROBE_COST = 20;
 
 interface Combination {
   /** One vocabulary word per long query word, in the query words' order. */
@@ -196,9 +200,10 @@ interface Combination {
  * person's other words (primary key). Once that many people are found, the combinations left are
  * all less alike, so none of their people could rank before them: the answer is exactly the
  * hashed plan's, and the work is bounded by the combinations read, not by how common each word is.
- * Undefined (the caller hashes instead) when the words stand for too many combinations, or when
- * walking them all would read more than hashing (words that are rarely held together, like two
- * family names: each combination's walk finds nobody and cannot stop early).
+ * Undefined (the caller hashes instead) when the words stand for too many combinations, when a
+ * walk goes past WALK_LIMIT people, or when the walks would cost more than hashing (words rarely
+ * held together, like two family names: each walk finds nobody and cannot stop early). The counts
+ * only weigh costs: a wrong count makes a search slower, never different.
  */
 async function byRarestWords(
   trx: TenantDb,
@@ -234,10 +239,8 @@ async function byRarestWords(
     counts.splice(0, counts.length, ...nextCounts);
   });
   combinations.forEach((c, i) => (c.drive = counts[i]!.indexOf(Math.min(...counts[i]!))));
-  // At worst (few people holding all the words) every combination's rarest word is walked whole;
-  // when that is more than twice what hashing reads (every holder of every word, once), hash.
-  const walkedAtWorst = counts.reduce((n, c) => n + Math.min(...c), 0);
-  if (walkedAtWorst > 2 * found.reduce((n, row) => n + row.people, 0)) return undefined;
+  // What hashing would read: every holder of every word, once (sequential index entries).
+  const hashedReads = found.reduce((n, row) => n + row.people, 0);
   const order = combinations.map((_, i) => i).sort((a, b) => combinations[b]!.score - combinations[a]!.score);
 
   const wanted = options.offset + options.limit;
@@ -248,32 +251,48 @@ async function byRarestWords(
   const best = new Map<string, { score: number; nameKey: string }>();
   let at = 0;
   let batch = 1;
+  let walked = 0;
   while (at < order.length && best.size < wanted) {
     // Whole groups of equal likeness, at least `batch` combinations (doubling: few round trips).
     let end = Math.min(order.length, at + batch);
     while (end < order.length && combinations[order[end]!]!.score === combinations[order[end - 1]!]!.score) end++;
-    const chosen = order.slice(at, end).map((i) => combinations[i]!);
+    const chosen = order.slice(at, end);
+    // The walks' cost at worst (a probe costs several sequential entries); past what hashing
+    // reads (words rarely held together: every walk finds nobody and cannot stop early), hash.
+    walked += chosen.reduce((n, i) => n + Math.min(WALK_LIMIT, Math.min(...counts[i]!)), 0);
+    if (at > 0 && walked * PROBE_COST > hashedReads) return undefined;
     at = end;
     batch *= 2;
-    const drives = chosen.map((c) => c.terms[c.drive]!);
+    const drives = chosen.map((i) => combinations[i]!.terms[combinations[i]!.drive]!);
     // The other words of each combination, as one array per position (the drive's own word repeated: a probe that always finds).
-    const probes = longTokens.slice(1).map((_, j) => chosen.map((c) => c.terms[j + 1 === c.drive ? 0 : j + 1]!));
+    const probes = longTokens.slice(1).map((_, j) => chosen.map((i) => combinations[i]!.terms[j + 1 === combinations[i]!.drive ? 0 : j + 1]!));
     const columns = [sql`drive`, ...probes.map((_, j) => sql.id(`p${j}`)), sql`score`];
-    const arrays = [sql`${drives}::text[]`, ...probes.map((list) => sql`${list}::text[]`), sql`${chosen.map((c) => c.score)}::float8[]`];
+    const arrays = [sql`${drives}::text[]`, ...probes.map((list) => sql`${list}::text[]`), sql`${chosen.map((i) => combinations[i]!.score)}::float8[]`];
     const probeChecks = probes.map(
       (_, j) => sql`and exists (select from people_search_terms y where y.tenant_id = ${t} and y.person_id = s.person_id and y.term = ${sql.ref(`x.p${j}`)} offset 0)`,
     );
-    // "offset 0" keeps each probe a per-candidate subplan (an index probe on the primary key):
-    // without it the planner turns exists into a join that reads every holder of the other word.
-    const { rows } = await sql<{ person_id: string; name_key: string; score: number }>`
-      select c.person_id, c.name_key, x.score
+    // Each combination: the first WALK_LIMIT people of its rarest word in rank order, probed
+    // ("offset 0" keeps each probe a per-candidate subplan on the primary key: without it the
+    // planner turns exists into a join that reads every holder of the other word), its first
+    // `wanted` holders of all the words; and whether the walk stopped at WALK_LIMIT short of them.
+    const { rows } = await sql<{ ids: string[]; keys: string[]; truncated: boolean; score: number }>`
+      select c.ids, c.keys, x.score,
+             case when c.n < ${wanted} then exists (select from people_search_terms s where s.tenant_id = ${t} and s.term = x.drive ${visible}
+                                                    order by s.name_key, s.person_id offset ${WALK_LIMIT}) else false end as truncated
       from unnest(${sql.join(arrays)}) x(${sql.join(columns)}),
-      lateral (select s.person_id, s.name_key from people_search_terms s
-               where s.tenant_id = ${t} and s.term = x.drive ${visible} ${sql.join(probeChecks, sql` `)} ${sql.join(shortChecks, sql` `)}
-               order by s.name_key, s.person_id limit ${wanted}) c`.execute(trx);
+      lateral (select coalesce(array_agg(w.person_id::text), '{}') as ids, coalesce(array_agg(w.name_key), '{}') as keys, count(*) as n
+               from (select s.person_id, s.name_key
+                     from (select s.person_id, s.name_key from people_search_terms s
+                           where s.tenant_id = ${t} and s.term = x.drive ${visible}
+                           order by s.name_key, s.person_id limit ${WALK_LIMIT}) s
+                     where true ${sql.join(probeChecks, sql` `)} ${sql.join(shortChecks, sql` `)}
+                     order by s.name_key, s.person_id limit ${wanted}) w) c`.execute(trx);
+    if (rows.some((row) => row.truncated)) return undefined;
     for (const row of rows) {
-      const seen = best.get(row.person_id);
-      if (!seen || seen.score < row.score) best.set(row.person_id, { score: row.score, nameKey: row.name_key });
+      row.ids.forEach((id, i) => {
+        const seen = best.get(id);
+        if (!seen || seen.score < row.score) best.set(id, { score: row.score, nameKey: row.keys[i]! });
+      });
     }
   }
   // Best likeness first, then name order ("C" collation: bytes), then id, as the hashed plan orders.
