@@ -271,12 +271,14 @@ export const identityPlugin = fp<{ identity: Identity }>(
     app.decorate('identity', identity);
 
     app.addHook('onRequest', identity.loadSession);
-    // The language switch (src/web/plugin.tsx) sets a cookie; a logged-in person's choice is kept too.
-    app.addHook('onResponse', async (request, reply) => {
-      if (request.routeOptions.url !== '/langue/:locale' || reply.statusCode !== 303 || !request.session) return;
+    // The language switch (src/web/plugin.tsx) sets a cookie; a logged-in person's choice is kept too,
+    // before the answer goes (onSend): the next page or mail must already see it.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request.routeOptions.url !== '/langue/:locale' || reply.statusCode !== 303 || !request.session) return payload;
       const { locale } = request.params as { locale: string };
-      if (locale !== 'fr' && locale !== 'en') return;
+      if (locale !== 'fr' && locale !== 'en') return payload;
       await identity.rememberLocale(request, locale).catch((error: unknown) => request.log.warn({ err: error }, 'language not kept'));
+      return payload;
     });
 
     app.addHook('preValidation', checkCsrf);
