@@ -5,7 +5,7 @@
 // Environment: BENCH_PEOPLE (200000 per tenant), BENCH_CSV_LINES (100000), BENCH_QUERIES (300 per kind),
 // BENCH_KEEP_DB=1: keep the loaded database (portique_bench_directory_<hash of migrations, data
 // version, BENCH_PEOPLE>) after the run and reuse it on the next run with the same hash, which
-// skips the several minutes of loading (the CSV import's people are removed again at the end).
+// skips the several minutes of loading (the CSV import's people and groups are removed again at the end).
 import '../test/setup/global.js';
 import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -98,7 +98,10 @@ try {
   } else {
     // An interrupted run may have left the CSV's people in.
     const est = tenants[2]!;
-    await database.owner.withTenant(est.id, (trx) => sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx));
+    await database.owner.withTenant(est.id, async (trx) => {
+      await sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx);
+      await sql`delete from groups where tenant_id = ${est.id} and kind = 'imported'`.execute(trx);
+    });
   }
 
   const whitePages = createWhitePages(database.app);
@@ -179,7 +182,10 @@ try {
 
   if (KEEP_DB) {
     // Back to the loaded state for the next run: the CSV's people out again.
-    await database.owner.withTenant(est.id, (trx) => sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx));
+    await database.owner.withTenant(est.id, async (trx) => {
+      await sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx);
+      await sql`delete from groups where tenant_id = ${est.id} and kind = 'imported'`.execute(trx);
+    });
     await database.owner.sql`vacuum analyze people, people_search_terms`;
   }
 
