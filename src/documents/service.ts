@@ -295,6 +295,38 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     }
   }
 
+  /** Runs `fn` under a quota reservation of `wanted` bytes, released whatever happens. */
+  async function reserved<T>(actor: Actor, wanted: number, fn: (reservationId: string, granted: number, boundBy: 'request' | 'space' | 'tenant') => Promise<T>): Promise<T> {
+    const reservationId = newId();
+    const { granted, boundBy } = await reserveFor(actor, reservationId, wanted);
+    try {
+      return await fn(reservationId, granted, boundBy);
+    } finally {
+      await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+    }
+  }
+
+  /**
+   * One file of an upload: streamed to S3, recorded against the reservation (the object deleted
+   * if recording fails), pruned versions' objects deleted, then handed to the scanner.
+   */
+  async function store(actor: Actor, parentId: string | null, reservationId: string, name: string, file: IncomingFile, limit: number, tooLarge: () => DomainError, exactLength?: number) {
+    const contentType = contentTypeOf(name);
+    const versionId = newId();
+    const key = tenantKey(actor.tenant.id, 'documents', versionId);
+    const landed = await streamToS3(actor, file, key, contentType, limit, tooLarge, exactLength);
+    let result: { node: DocumentNode; pruned: string[] };
+    try {
+      result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
+    } catch (error) {
+      await deleteObjects(actor.tenant, [key]);
+      throw error;
+    }
+    await deleteObjects(actor.tenant, result.pruned);
+    await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
+    return { node: result.node, size: landed.size };
+  }
+
   return {
     async usage(actor) {
       return tx(actor, async (trx) => {
@@ -333,41 +365,24 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     async upload(actor, parentId, bound, files) {
       const limits = { largestUpload: largestUpload(actor.tenant) };
       await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
-      const reservationId = newId();
-      const wanted = bound ?? limits.largestUpload;
-      const { granted, boundBy } = await reserveFor(actor, reservationId, wanted);
-      const stored: DocumentNode[] = [];
-      try {
+      return reserved(actor, bound ?? limits.largestUpload, async (reservationId, granted, boundBy) => {
         if (granted === 0 && boundBy !== 'request') throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+        const stored: DocumentNode[] = [];
         let consumed = 0;
         for await (const file of files) {
           const name = cleanName(file.filename);
-          const contentType = contentTypeOf(name);
-          const versionId = newId();
-          const key = tenantKey(actor.tenant.id, 'documents', versionId);
           const budget = granted - consumed;
           const limit = Math.min(budget, limits.largestUpload);
           const tooLarge = () =>
             limit === limits.largestUpload && limits.largestUpload < budget
               ? new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`)
               : new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : boundBy === 'space' ? quotaMessage : `« ${name} » est plus grand que l'envoi annoncé.`);
-          const landed = await streamToS3(actor, file, key, contentType, limit, tooLarge);
-          let result: { node: DocumentNode; pruned: string[] };
-          try {
-            result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
-          } catch (error) {
-            await deleteObjects(actor.tenant, [key]);
-            throw error;
-          }
-          consumed += landed.size;
-          await deleteObjects(actor.tenant, result.pruned);
-          await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
-          stored.push(result.node);
+          const { node, size } = await store(actor, parentId, reservationId, name, file, limit, tooLarge);
+          consumed += size;
+          stored.push(node);
         }
         return stored;
-      } finally {
-        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
-      }
+      });
     },
 
     async uploadSized(actor, parentId, rawName, length, stream) {
@@ -376,28 +391,12 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       // Refused before a byte is read or reserved.
       if (length > largest) throw new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`);
       await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
-      const reservationId = newId();
-      const { granted, boundBy } = await reserveFor(actor, reservationId, length);
-      try {
+      return reserved(actor, length, async (reservationId, granted, boundBy) => {
         if (granted < length) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
-        const contentType = contentTypeOf(name);
-        const versionId = newId();
-        const key = tenantKey(actor.tenant.id, 'documents', versionId);
         const tooLarge = () => new PayloadTooLargeError(`« ${name} » est plus grand que l'envoi annoncé.`);
-        const landed = await streamToS3(actor, { filename: name, stream }, key, contentType, length, tooLarge, length);
-        let result: { node: DocumentNode; pruned: string[] };
-        try {
-          result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
-        } catch (error) {
-          await deleteObjects(actor.tenant, [key]);
-          throw error;
-        }
-        await deleteObjects(actor.tenant, result.pruned);
-        await deps.afterStore?.(actor.tenant.id, { id: versionId, sha256: landed.sha256 });
-        return result.node;
-      } finally {
-        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
-      }
+        const { node } = await store(actor, parentId, reservationId, name, { filename: name, stream }, length, tooLarge, length);
+        return node;
+      });
     },
 
     async open(actor, fileId, versionId) {
