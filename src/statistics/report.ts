@@ -6,9 +6,9 @@
 // dashboard (regionalStatistics): every tenant has one event schema, so the figures compare.
 import type { DbHandle } from '../platform/db.js';
 import type { Tenant, TenantRegistry } from '../tenancy/registry.js';
-import { nextMonth, monthOf, statisticsSettings } from './rollup.js';
+import { addDays, nextMonth, monthOf, statisticsSettings } from './rollup.js';
 import { sql } from 'kysely';
-import { suppressCube } from './suppression.js';
+import { suppressCube, type CubeRow } from './suppression.js';
 import './tables.js';
 
 export interface Period {
@@ -53,14 +53,8 @@ export interface UsageReport {
   byEvent: Breakdown[];
 }
 
-export interface AggregateRow {
-  day: string;
-  service: string;
-  affiliation: string;
-  event: string;
-  events: number;
-  people: number;
-}
+/** A row of usage_daily as the reports read it: suppression.ts's cube row. */
+export type AggregateRow = CubeRow;
 
 type Trx = Parameters<Parameters<DbHandle['withTenant']>[1]>[0];
 
@@ -139,7 +133,7 @@ export async function usageReport(database: DbHandle, tenant: Pick<Tenant, 'id' 
 
   const totals = new Map(inPeriod.filter((r) => r.service === '*' && r.affiliation === '*' && r.event === '*').map((r) => [r.day, r]));
   const days: DayFigures[] = [];
-  for (let day = period.from; day <= period.to; day = nextDay(day)) {
+  for (let day = period.from; day <= period.to; day = addDays(day, 1)) {
     const row = totals.get(day);
     if (!row) days.push({ day, people: 0, events: 0 });
     else if (!row.hidden) days.push({ day, people: row.people, events: row.events });
@@ -158,12 +152,6 @@ export async function usageReport(database: DbHandle, tenant: Pick<Tenant, 'id' 
     byEvent: dimension((r) => r.event, (r) => r.service === '*' && r.affiliation === '*'),
   };
 }
-
-const nextDay = (day: string) => {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-};
 
 export interface TenantUsage {
   tenantId: string;
