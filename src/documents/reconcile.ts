@@ -23,13 +23,13 @@
 // cursor is opened before the listing starts, so every version it returns had its object stored
 // before the listing began: a version missing from the listing is really missing, or was deleted
 // meanwhile (re-checked before anything is done).
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { UnrecoverableError } from 'bullmq';
 import { sql } from 'kysely';
 import { defineJob } from '../jobs/deps.js';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
-import { bucketFor, type Storage } from '../platform/storage.js';
+import { bucketFor, listObjects, type Storage } from '../platform/storage.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { notify, type NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
@@ -113,16 +113,9 @@ const HOUR = 3_600_000;
 /** Entries kept in a report's lists (the counts are always complete). */
 const LIST_CAP = 1000;
 
-async function* listObjects(storage: Storage, bucket: string, prefix: string): AsyncGenerator<OrphanObject & { date: Date }> {
-  let token: string | undefined;
-  do {
-    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ...(token ? { ContinuationToken: token } : {}) }));
-    for (const o of page.Contents ?? []) {
-      const date = o.LastModified ?? new Date(0);
-      yield { key: o.Key!, size: Number(o.Size ?? 0), lastModified: date.toISOString(), date };
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+/** The tenant's objects as the report lists them. */
+async function* listed(storage: Storage, bucket: string, prefix: string): AsyncGenerator<OrphanObject & { date: Date }> {
+  for await (const o of listObjects(storage, bucket, prefix)) yield { key: o.key, size: o.size, lastModified: o.lastModified.toISOString(), date: o.lastModified };
 }
 
 /** Byte order, as S3 lists keys (keys are ASCII: tenantKey() builds them from uuids). */
@@ -220,7 +213,7 @@ export async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, optio
       [Symbol.asyncIterator]();
     // The cursor's snapshot is taken here, before the first object is listed.
     let row = (await rows.next()).value;
-    const objects = listObjects(storage, bucket, prefix);
+    const objects = listed(storage, bucket, prefix);
     let object = (await objects.next()).value;
     while (row || object) {
       if (row && (!object || before(row.object_key, object.key))) {

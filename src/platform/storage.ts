@@ -4,6 +4,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type PutObjectCommandInput,
@@ -40,11 +41,11 @@ export class BucketError extends Error {
 }
 
 /**
- * Makes sure a tenant's own bucket is there: HeadBucket, CreateBucket when S3 answers that it does
- * not exist (dev, tests, a store that lets Portique create buckets). Anything else (the bucket
+ * Makes sure a bucket (the regional one, or a tenant's own) is there: HeadBucket, CreateBucket when
+ * S3 answers that it does not exist (dev, tests, a store that lets Portique create buckets). Anything else (the bucket
  * belongs to another account, the credentials may not create it) is a BucketError saying so.
  */
-export async function ensureTenantBucket(storage: Storage, bucket: string): Promise<'exists' | 'created'> {
+export async function ensureBucketExists(storage: Pick<Storage, 'client'>, bucket: string): Promise<'exists' | 'created'> {
   const status = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   const reason = (e: unknown) => (e as { name?: string })?.name ?? String(e);
   try {
@@ -62,6 +63,22 @@ export async function ensureTenantBucket(storage: Storage, bucket: string): Prom
   } catch (error) {
     throw new BucketError(`bucket ${bucket} does not exist and could not be created (${reason(error)}): create it in the object storage, then apply again`);
   }
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** Every object under `prefix` in `bucket`, page by page, in S3's (byte) order of keys. */
+export async function* listObjects(storage: Pick<Storage, 'client'>, bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+  let token: string | undefined;
+  do {
+    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: Number(o.Size ?? 0), lastModified: o.LastModified ?? new Date(0) };
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
 }
 
 /** `<tenantId>/<part>/<part>`: the only way code builds an object key. */
@@ -97,11 +114,7 @@ export function createStorage(s3: Config['s3']): Storage {
       await client.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(2000) });
     },
     async ensureBucket() {
-      try {
-        await client.send(new HeadBucketCommand({ Bucket: bucket }));
-      } catch {
-        await client.send(new CreateBucketCommand({ Bucket: bucket }));
-      }
+      await ensureBucketExists({ client }, bucket);
     },
     close() {
       client.destroy();

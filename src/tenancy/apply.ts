@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
-import { BucketError, ensureTenantBucket, type Storage } from '../platform/storage.js';
+import { BucketError, ensureBucketExists, type Storage } from '../platform/storage.js';
 import '../identity/saml/tables.js';
 import { DeclarationError, type DeclarationProblem } from './declaration.js';
 import { loadTenantDeclarations, type LoadedTenant } from './load.js';
@@ -84,7 +84,7 @@ async function ensureBuckets(storage: Storage, tenants: LoadedTenant[]): Promise
     const bucket = tenant.declaration.storage?.bucket;
     if (!bucket) continue;
     if (!done.has(bucket)) {
-      done.set(bucket, await ensureTenantBucket(storage, bucket).then(() => undefined, (e: unknown) => (e instanceof BucketError ? e.message : `bucket ${bucket}: ${String(e)}`)));
+      done.set(bucket, await ensureBucketExists(storage, bucket).then(() => undefined, (e: unknown) => (e instanceof BucketError ? e.message : `bucket ${bucket}: ${String(e)}`)));
     }
     const reason = done.get(bucket);
     if (reason) failures.push({ file: tenant.file, field: 'storage.bucket', reason });

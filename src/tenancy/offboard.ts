@@ -22,13 +22,13 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import type { Readable } from 'node:stream';
 import type { DbHandle } from '../platform/db.js';
 import { isUuid, newId } from '../platform/ids.js';
-import { bucketFor, type BucketOwner, type Storage } from '../platform/storage.js';
+import { bucketFor, listObjects, type BucketOwner, type Storage } from '../platform/storage.js';
 import type { AuditOrigin } from '../operator/audit.js';
 import { recordAudit } from '../operator/audit.js';
 
@@ -156,15 +156,6 @@ export function tenantBuckets(storage: Storage, tenant: { declaration: unknown }
   return [...new Set([storage.bucket, bucketFor(storage, tenant as BucketOwner)])];
 }
 
-async function* listObjects(storage: Storage, bucket: string, prefix: string): AsyncGenerator<string> {
-  let token: string | undefined;
-  do {
-    const page = await storage.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) if (object.Key) yield object.Key;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-}
-
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
@@ -228,7 +219,7 @@ export async function exportTenant(deps: OffboardDeps, slug: string, outDir: str
     const objectsDir = resolve(partial, 'objects');
     const seen = new Set<string>();
     for (const bucket of tenantBuckets(deps.storage, tenant)) {
-      for await (const key of listObjects(deps.storage, bucket, `${tenant.id}/`)) {
+      for await (const { key } of listObjects(deps.storage, bucket, `${tenant.id}/`)) {
         // One file per key: the same key in the regional and the tenant's bucket would overwrite.
         if (seen.has(key)) throw new OffboardError(`object key ${JSON.stringify(key)} is in both ${deps.storage.bucket} and ${bucket}; nothing was exported`);
         seen.add(key);
@@ -343,7 +334,7 @@ async function purgeObjects(storage: Storage, tenantId: string, bucket: string):
   // Listed again until a listing finds nothing: deleting while paginating could skip keys.
   for (;;) {
     let listed = 0;
-    for await (const key of listObjects(storage, bucket, `${tenantId}/`)) {
+    for await (const { key } of listObjects(storage, bucket, `${tenantId}/`)) {
       listed++;
       batch.push(key);
       if (batch.length === 1000) await flush();
