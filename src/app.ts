@@ -119,13 +119,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tenancyRoutes, { database });
   await app.register(portalRoutes);
-  const shareJobs = createJobs(queue);
-  const scan = config.clamd ? scanRequester({ database, jobs: shareJobs, log: (error) => app.log.error({ err: error }, 'documents: virus scan not requested') }) : undefined;
+  const jobs = createJobs(queue);
+  const scan = config.clamd ? scanRequester({ database, jobs, log: (error) => app.log.error({ err: error }, 'documents: virus scan not requested') }) : undefined;
   const documents = createDocumentsService({ database, storage, ...(scan ? { afterStore: scan } : {}) });
   const sharing = createSharingService({
     database,
     documents,
-    notify: (input) => notify({ database, jobs: shareJobs, registry }, input),
+    notify: (input) => notify({ database, jobs, registry }, input),
     log: (error) => app.log.warn({ err: error }, 'documents: share notification failed'),
   });
   await app.register(documentsRoutes, { documents, sharing, database });
@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reconciliationRoutes, { database, scanOn: config.clamd !== undefined });
   await app.register(directoryPlugin, { database, queue, storage });
   if (operator) {
-    const regional = createRegional({ database, registry, jobs: createJobs(queue) });
+    const regional = createRegional({ database, registry, jobs });
     await app.register(operatorRoutes, { operator, identity: app.identity, registry, regional, singleLogout: true });
     // The console's own SAML SP (the tenant SAML routes, given the console as a tenant-like value).
     const saml = { database, redis: queue.redis, production: config.env === 'production', port: config.http.port };

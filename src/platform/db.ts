@@ -56,7 +56,6 @@ async function* stream<R>(runner: Runner, query: CompiledQuery, chunkSize = 100)
   for await (const rows of cursor) yield { rows: rows as unknown as R[] };
 }
 
-/** Untenanted queries on the pool; a Kysely transaction reserves one connection for its length. */
 /** COMMIT found the transaction aborted by an earlier failed statement: nothing was written. */
 export class TransactionAbortedError extends Error {
   constructor() {
@@ -65,6 +64,7 @@ export class TransactionAbortedError extends Error {
   }
 }
 
+/** Untenanted queries on the pool; a Kysely transaction reserves one connection for its length. */
 class PoolConnection implements DatabaseConnection {
   #reserved: postgres.ReservedSql | undefined;
   constructor(private readonly pool: postgres.Sql) {}
