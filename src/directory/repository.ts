@@ -121,12 +121,18 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
           union
           (select d.term from directory_terms d where d.tenant_id = ${t} order by ${token} <<-> d.term limit ${SIMILAR_TERMS})) v
         where (v.term >= ${token} and v.term < ${successor(token)}) or word_similarity(${token}, v.term) >= ${SIMILARITY}`;
+  const longOthers = others.filter(isLong);
+  // Short words and numbers: a prefix of one of the candidate's words, checked on the candidate.
+  const shortOthers = others.filter((token) => !isLong(token));
+  if (isLetters(driver) && longOthers.length > 0 && options.plan !== 'hashed') {
+    const rows = await byRarestWords(trx, options, [driver, ...longOthers], shortOthers, termsOf);
+    if (rows) return rows;
+  }
+  // The hashed plan (one long word, a driver of digits, or what byRarestWords gives back).
   const driverTerms = isLetters(driver)
     ? termsOf(driver)
     : sql`select distinct s.term, 1::real as score from people_search_terms s
           where s.tenant_id = ${t} and s.term >= ${driver} and s.term < ${successor(driver)} limit ${PREFIX_TERMS}`;
-  // Short words and numbers: a prefix of one of the candidate's words, checked on the candidate.
-  const longOthers = others.filter(isLong);
   // Materialized: each computed once whatever the statistics say (a freshly loaded tenant has none
   // for the word tables until autovacuum comes), and joined by hashing.
   const ctes = [
@@ -139,9 +145,7 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
       ];
     }),
   ];
-  const checks = others
-    .filter((token) => !isLong(token))
-    .map((token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`);
+  const checks = shortOthers.map((token) => sql`and exists (select from people_search_terms x where x.tenant_id = ${t} and x.person_id = s.person_id and x.term >= ${token} and x.term < ${successor(token)})`);
   // The people holding one of each other long word's words (h0, h1...), with the best likeness.
   const holders = longOthers.map((_, k) => sql`join ${sql.id(`h${k}`)} on ${sql.id(`h${k}`)}.person_id = s.person_id`);
   const otherScores = sql.join([sql`0`, ...longOthers.map((_, k) => sql`${sql.id(`h${k}`)}.score`)], sql` + `);
@@ -160,10 +164,6 @@ export async function searchPeople(trx: TenantDb, options: SearchOptions): Promi
             from terms join people_search_terms s on s.tenant_id = ${t} and s.term = terms.term ${sql.join(holders, sql` `)}
             where true ${visible} ${sql.join(checks, sql` `)}
             group by s.person_id`;
-  if (isLetters(driver) && longOthers.length > 0 && options.plan !== 'hashed') {
-    const rows = await byRarestWords(trx, options, [driver, ...longOthers], others.filter((token) => !isLong(token)), termsOf);
-    if (rows) return rows;
-  }
   const columns = sql.join(PERSON_COLUMNS.map((column) => sql.ref(column.replace('people.', 'p.'))));
   const { rows } = await sql<PersonRow>`
     with ${sql.join(ctes)}
