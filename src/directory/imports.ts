@@ -194,12 +194,10 @@ export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, pro
 
 /** Imported groups of a source (source_key <source>:<code>): members exactly as the source says. */
 async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<string, Set<string>>, source: Source, details?: Plan['groupDetails']) {
-  let groupsCreated = 0;
-  let membershipsAdded = 0;
-  let membershipsRemoved = 0;
   const existing = await trx.selectFrom('groups').select(['id', 'source_key', 'name', 'description']).where('tenant_id', '=', tenantId).where('source_key', 'like', `${source}:%`).execute();
   const idByKey = new Map(existing.map((g) => [g.source_key!, g.id]));
   const byKey = new Map(existing.map((g) => [g.source_key!, g]));
+  const created: { tenant_id: string; id: string; kind: 'imported'; name: string; description: string | null; source_key: string }[] = [];
   for (const code of groups.keys()) {
     const detail = details?.get(code);
     const name = detail?.name ?? code;
@@ -212,10 +210,10 @@ async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<s
       continue;
     }
     const id = newId();
-    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'imported', name, description, source_key: `${source}:${code}` }).execute();
+    created.push({ tenant_id: tenantId, id, kind: 'imported', name, description, source_key: `${source}:${code}` });
     idByKey.set(`${source}:${code}`, id);
-    groupsCreated++;
   }
+  for (let i = 0; i < created.length; i += BATCH) await trx.insertInto('groups').values(created.slice(i, i + BATCH)).execute();
   const people = await trx.selectFrom('people').select(['id', 'external_id']).where('tenant_id', '=', tenantId).where('source', '=', source).execute();
   const personId = new Map(people.map((p) => [p.external_id, p.id]));
   const current = await trx
@@ -239,12 +237,13 @@ async function syncImportedGroups(trx: TenantDb, tenantId: string, groups: Map<s
   for (let i = 0; i < add.length; i += BATCH) {
     await trx.insertInto('group_members').values(add.slice(i, i + BATCH).map(([group_id, person_id]) => ({ tenant_id: tenantId, group_id, person_id }))).execute();
   }
-  for (const [groupId, person] of remove) {
-    await trx.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('group_id', '=', groupId).where('person_id', '=', person).execute();
+  // A batch of pairs a statement, not a statement a membership (a reorganised LDAP removes thousands).
+  for (let i = 0; i < remove.length; i += BATCH) {
+    const batch = remove.slice(i, i + BATCH);
+    await sql`delete from group_members m using unnest(${batch.map(([g]) => g)}::uuid[], ${batch.map(([, p]) => p)}::uuid[]) as r(group_id, person_id)
+              where m.tenant_id = ${tenantId}::uuid and m.group_id = r.group_id and m.person_id = r.person_id`.execute(trx);
   }
-  membershipsAdded = add.length;
-  membershipsRemoved = remove.length;
-  return { groupsCreated, membershipsAdded, membershipsRemoved };
+  return { groupsCreated: created.length, membershipsAdded: add.length, membershipsRemoved: remove.length };
 }
 
 /**
