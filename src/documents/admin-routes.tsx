@@ -8,12 +8,9 @@ import { pageContext } from '../web/context.js';
 import { wantsJson } from '../web/plugin.js';
 import { sendPage } from '../web/render.js';
 import { DocumentsAdminPage } from './admin-pages.js';
+import { field } from './http.js';
 import { createQuotaAdmin } from './quotas.js';
 
-const field = (body: unknown, name: string): string | undefined => {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-};
 
 function pageParam(value: unknown): number {
   if (value === undefined || value === '') return 1;

@@ -2,10 +2,9 @@
 // the same pages and forms as "Mes documents" with the group's space in place of mine.
 // Registered inside documentsRoutes: same login check, CSRF and multipart settings.
 // Every handler first asks groupSpaces.enter: not a member -> 404, read-only member writing -> 403.
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { isTenantAdmin } from '../directory/admin.js';
 import type { DbHandle } from '../platform/db.js';
-import { UnauthenticatedError } from '../platform/errors.js';
 import { recordUsage } from '../statistics/plugin.js';
 import { pageContext } from '../web/context.js';
 import { wantsJson } from '../web/plugin.js';
@@ -13,35 +12,24 @@ import { sendPage } from '../web/render.js';
 import { GroupSpaceHeader, GroupSpacesPage } from './group-pages.js';
 import type { GroupSpaces } from './group-spaces.js';
 import { FolderPage, TrashPage, VersionsPage } from './pages.js';
-import { bodyStream, declaredLength, rawUploadRoute } from './raw-upload.js';
+import { actorOf, done, field, folderParam, publicNode, uploadBody, uploadParts } from './http.js';
+import { rawUploadRoute } from './raw-upload.js';
 import { sendVersion } from './routes.js';
-import type { Actor, DocumentNode, DocumentsService, IncomingFile } from './service.js';
+import type { Actor, DocumentNode, DocumentsService } from './service.js';
 import type { Access } from './sharing.js';
 
-const field = (body: unknown, name: string): string | undefined => {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-};
-const publicNode = (n: DocumentNode) => ({ id: n.id, kind: n.kind, name: n.name, size: n.size, parentId: n.parentId, contentType: n.contentType });
 
 export const groupSpaceRoutes: FastifyPluginAsync<{ documents: DocumentsService; groupSpaces: GroupSpaces; database: DbHandle }> = async (app, { documents, groupSpaces, database }) => {
-  function me(request: FastifyRequest): Actor {
-    const session = request.session;
-    if (!session) throw new UnauthenticatedError();
-    return { tenant: request.tenant, personId: session.personId };
-  }
   const admin = (request: FastifyRequest) => isTenantAdmin(database, request);
   const enter = async (request: FastifyRequest, need: Access) => {
     const { groupId } = request.params as { groupId: string };
-    return groupSpaces.enter(me(request), groupId, need, await admin(request));
+    return groupSpaces.enter(actorOf(request), groupId, need, await admin(request));
   };
   const base = (groupId: string) => `/documents/groupes/${groupId}`;
   const folderHref = (groupId: string, id: string | null) => (id ? `${base(groupId)}?dossier=${id}` : base(groupId));
-  const done = (request: FastifyRequest, reply: FastifyReply, to: string, body: object) => (wantsJson(request) ? reply.send(body) : reply.redirect(to, 303));
-  const folderParam = (value: string | undefined): string | null => (value ? value : null);
 
   app.get('/documents/groupes', async (request, reply) => {
-    const spaces = await groupSpaces.mine(me(request), await admin(request));
+    const spaces = await groupSpaces.mine(actorOf(request), await admin(request));
     if (wantsJson(request)) return reply.send({ spaces });
     return sendPage(reply, <GroupSpacesPage ctx={pageContext(request)} spaces={spaces} />);
   });
@@ -57,7 +45,7 @@ export const groupSpaceRoutes: FastifyPluginAsync<{ documents: DocumentsService;
 
   app.post('/documents/groupes/:groupId/acces', async (request, reply) => {
     const { groupId } = request.params as { groupId: string };
-    const access = await groupSpaces.setMemberAccess(me(request), groupId, field(request.body, 'acces'), await admin(request));
+    const access = await groupSpaces.setMemberAccess(actorOf(request), groupId, field(request.body, 'acces'), await admin(request));
     // From the admin's usage page, back there (an admin may not be a member of the group).
     return done(request, reply, field(request.body, 'retour') === 'admin' ? '/admin/documents' : base(groupId), { memberAccess: access });
   });
@@ -72,25 +60,15 @@ export const groupSpaceRoutes: FastifyPluginAsync<{ documents: DocumentsService;
   // One file as the request body (see PUT /documents/fichiers in routes.tsx).
   await rawUploadRoute(app, '/documents/groupes/:groupId/fichiers', async (request, reply) => {
     const { actor, space } = await enter(request, 'write');
-    const query = request.query as { dossier?: string; nom?: string };
-    const parent = folderParam(query.dossier);
-    const length = declaredLength(request);
-    const node = await documents.uploadSized(actor, parent, query.nom, length, bodyStream(request));
-    recordUsage(request, 'upload', 'documents');
+    const parent = folderParam((request.query as { dossier?: string }).dossier);
+    const node = await uploadBody(request, documents, actor, parent);
     return done(request, reply, folderHref(space.id, parent), { file: publicNode(node) });
   });
 
   app.post('/documents/groupes/:groupId/envoi', async (request, reply) => {
     const { actor, space } = await enter(request, 'write');
     const parent = folderParam((request.query as { dossier?: string }).dossier);
-    const length = Number(request.headers['content-length']);
-    async function* files(): AsyncGenerator<IncomingFile> {
-      for await (const part of request.parts()) {
-        if (part.type === 'file') yield { filename: part.filename, stream: part.file };
-      }
-    }
-    const stored = await documents.upload(actor, parent, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
-    for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
+    const stored = await uploadParts(request, (bound, files) => documents.upload(actor, parent, bound, files));
     return done(request, reply, folderHref(space.id, parent), { files: stored.map(publicNode) });
   });
 

@@ -8,7 +8,7 @@ import { isTenantAdmin } from '../directory/admin.js';
 import { createGroups } from '../directory/groups.js';
 import { requireLogin } from '../identity/authorize.js';
 import type { DbHandle } from '../platform/db.js';
-import { NotFoundError, UnauthenticatedError } from '../platform/errors.js';
+import { NotFoundError } from '../platform/errors.js';
 import { pageContext } from '../web/context.js';
 import { recordUsage } from '../statistics/plugin.js';
 import { wantsJson } from '../web/plugin.js';
@@ -19,32 +19,16 @@ import { groupSpaceRoutes } from './group-routes.js';
 import { createGroupSpaces } from './group-spaces.js';
 import { FolderPage, SearchPage, TrashPage, VersionsPage } from './pages.js';
 import { parseRange } from './range.js';
-import { bodyStream, declaredLength, rawUploadRoute } from './raw-upload.js';
-import type { Actor, DocumentNode, DocumentVersion, DocumentsService, IncomingFile } from './service.js';
+import { actorOf, done, field, folderParam, publicNode, uploadBody, uploadParts } from './http.js';
+import { rawUploadRoute } from './raw-upload.js';
+import type { DocumentNode, DocumentVersion, DocumentsService } from './service.js';
 import { SharedFolderPage, SharedWithMePage, SharePage } from './share-pages.js';
 import type { SharingService } from './sharing.js';
 
 /** Downloads never run in the portal's origin: no script, no plugin, no same-origin rights. */
 const DOWNLOAD_CSP = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'; sandbox";
 
-function actorOf(request: FastifyRequest): Actor {
-  const session = request.session;
-  if (!session) throw new UnauthenticatedError();
-  return { tenant: request.tenant, personId: session.personId };
-}
-
-const field = (body: unknown, name: string): string | undefined => {
-  const value = (body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-};
-const folderParam = (value: string | undefined): string | null => (value ? value : null);
 const folderHref = (id: string | null) => (id ? `/documents?dossier=${id}` : '/documents');
-
-function done(request: FastifyRequest, reply: FastifyReply, to: string, body: object): FastifyReply {
-  return wantsJson(request) ? reply.send(body) : reply.redirect(to, 303);
-}
-
-const publicNode = (n: DocumentNode) => ({ id: n.id, kind: n.kind, name: n.name, size: n.size, parentId: n.parentId, contentType: n.contentType });
 
 /** Streams a version with the download headers (Range, disposition, nosniff, sandboxing CSP). */
 export async function sendVersion(
@@ -107,28 +91,16 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
   });
 
   app.post('/documents/envoi', async (request, reply) => {
-    const actor = actorOf(request);
     const parent = folderParam((request.query as { dossier?: string }).dossier);
-    const length = Number(request.headers['content-length']);
-    async function* files(): AsyncGenerator<IncomingFile> {
-      for await (const part of request.parts()) {
-        if (part.type === 'file') yield { filename: part.filename, stream: part.file };
-      }
-    }
-    const stored = await documents.upload(actor, parent, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
-    for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
+    const stored = await uploadParts(request, (bound, files) => documents.upload(actorOf(request), parent, bound, files));
     return done(request, reply, folderHref(parent), { files: stored.map(publicNode) });
   });
 
   // One file as the request body: PUT /documents/fichiers?dossier=<id>&nom=<name> (no dossier: the
   // root), Content-Length required. What the page's script uses; same answers as /documents/envoi.
   await rawUploadRoute(app, '/documents/fichiers', async (request, reply) => {
-    const actor = actorOf(request);
-    const query = request.query as { dossier?: string; nom?: string };
-    const parent = folderParam(query.dossier);
-    const length = declaredLength(request);
-    const node = await documents.uploadSized(actor, parent, query.nom, length, bodyStream(request));
-    recordUsage(request, 'upload', 'documents');
+    const parent = folderParam((request.query as { dossier?: string }).dossier);
+    const node = await uploadBody(request, documents, actorOf(request), parent);
     return done(request, reply, folderHref(parent), { file: publicNode(node) });
   });
 
@@ -234,14 +206,7 @@ export const documentsRoutes: FastifyPluginAsync<{ documents: DocumentsService; 
 
   app.post('/documents/partages/envoi', async (request, reply) => {
     const folder = String((request.query as { dossier?: string }).dossier ?? '');
-    const length = Number(request.headers['content-length']);
-    async function* files(): AsyncGenerator<IncomingFile> {
-      for await (const part of request.parts()) {
-        if (part.type === 'file') yield { filename: part.filename, stream: part.file };
-      }
-    }
-    const stored = await sharing.uploadInto(actorOf(request), folder, Number.isSafeInteger(length) && length >= 0 ? length : undefined, files());
-    for (let i = 0; i < stored.length; i++) recordUsage(request, 'upload', 'documents');
+    const stored = await uploadParts(request, (bound, files) => sharing.uploadInto(actorOf(request), folder, bound, files));
     return done(request, reply, `/documents/partages/dossiers/${folder}`, { files: stored.map(publicNode) });
   });
 
