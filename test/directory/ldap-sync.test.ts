@@ -4,6 +4,7 @@ import t from 'tap';
 import { createServer } from 'node:net';
 import { syncLdap } from '../../src/directory/ldap.js';
 import type { Declaration } from '../../src/tenancy/declaration.js';
+import type { JobDeps } from '../../src/jobs/deps.js';
 import { applyTenants } from '../../src/tenancy/apply.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { GROUPS_DN, PEOPLE_DN, ROOT_DN, ROOT_PW, startLdap } from './ldap-server.js';
@@ -131,6 +132,42 @@ t.test('SUPANN groups under groupsBaseDn: created with their description, member
   t.same(await members('CM-ALGO'), ['etu4.lambda', 'etu5.lambda']);
   const sudGroups = await db.withTenant(sudId, (trx) => trx.selectFrom('groups').select('id').execute());
   t.same(sudGroups, [], 'another tenant gets no group');
+});
+
+t.test('the LDAP jobs end the sessions of the people a run deactivates, in this tenant only', async (t) => {
+  const { Redis } = await import('ioredis');
+  const { REDIS_URL } = await import('../helpers/env.js');
+  const { testLog } = await import('../helpers/jobs.js');
+  const { createSessionStore } = await import('../../src/identity/session-store.js');
+  const { directoryLdapReconcileJob } = await import('../../src/directory/jobs.js');
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  t.teardown(() => redis.quit());
+  const sessions = createSessionStore(redis);
+  // The job reads the bind secret from the process's environment, as the worker does.
+  process.env.TEST_LDAP_SECRET = ROOT_PW;
+  t.teardown(() => void delete process.env.TEST_LDAP_SECRET);
+  // The same groups as the last full run, so this run changes people only.
+  const tenant = tenantWith({ groupsBaseDn: GROUPS_DN, groupsFilter: '(cn=CM-*)' });
+  const deps = { database: db, registry: { byId: (id: string) => (id === nord.id ? tenant : undefined) }, sessions } as unknown as JobDeps;
+  const login = (tenantId: string, personId: string) =>
+    sessions.create(
+      { realm: { kind: 'tenant', tenantId }, personId, displayName: 'x', roles: ['student'], idpEntityId: 'idp', nameId: `n-${personId}`, nameIdFormat: undefined, sessionIndex: undefined, userAgent: 'tap' },
+      { idleMs: 60_000, absoluteMs: 60_000 },
+    );
+  const leaver = (await person('etu9.lambda@univ-nord.example'))!;
+  const stayer = (await person('etu8.lambda@univ-nord.example'))!;
+  const leaverSession = await login(nord.id, leaver.id);
+  const stayerSession = await login(nord.id, stayer.id);
+  // The same person id in another tenant's realm (an attack on the realm): untouched.
+  const sudSession = await login(sudId, leaver.id);
+  await ldap.remove('etu9');
+  const outcome = (await directoryLdapReconcileJob.handle({ tenantId: nord.id, forced: true }, { jobId: 'test', attempt: 1, log: testLog }, deps)) as { status?: string; counts?: object };
+  t.equal(outcome.status, 'succeeded');
+  t.match(outcome.counts, { deactivate: 1 });
+  t.equal((await person('etu9.lambda@univ-nord.example'))?.status, 'deactivated');
+  t.notOk(await sessions.get({ kind: 'tenant', tenantId: nord.id }, leaverSession.id), "the deactivated person's session is over");
+  t.ok(await sessions.get({ kind: 'tenant', tenantId: nord.id }, stayerSession.id), 'the others keep theirs');
+  t.ok(await sessions.get({ kind: 'tenant', tenantId: sudId }, sudSession.id), "another tenant's session is untouched");
 });
 
 t.test('an LDAP that answers slowly: the run fails with a clear report, nothing changes', async (t) => {
