@@ -69,6 +69,12 @@ async function keptDatabase(): Promise<{ database: TestDatabase; loaded: boolean
 }
 
 const { database, loaded } = KEEP_DB ? await keptDatabase() : { database: await createTestDatabase(), loaded: false };
+/** A kept database back to its loaded state: the CSV import's people and imported groups out of tenant est. */
+const removeCsvImport = (estId: string) =>
+  database.owner.withTenant(estId, async (trx) => {
+    await sql`delete from people where tenant_id = ${estId} and external_id like 'csv%@est.example'`.execute(trx);
+    await sql`delete from groups where tenant_id = ${estId} and kind = 'imported'`.execute(trx);
+  });
 try {
   await applyTenants(database.owner.db, dir);
   const registry = await createTenantRegistry(database.app, { listen: false });
@@ -97,11 +103,7 @@ try {
     if (KEEP_DB) await database.owner.sql.unsafe(`comment on database "${database.name}" is 'loaded'`);
   } else {
     // An interrupted run may have left the CSV's people in.
-    const est = tenants[2]!;
-    await database.owner.withTenant(est.id, async (trx) => {
-      await sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx);
-      await sql`delete from groups where tenant_id = ${est.id} and kind = 'imported'`.execute(trx);
-    });
+    await removeCsvImport(tenants[2]!.id);
   }
 
   const whitePages = createWhitePages(database.app);
@@ -182,10 +184,7 @@ try {
 
   if (KEEP_DB) {
     // Back to the loaded state for the next run: the CSV's people out again.
-    await database.owner.withTenant(est.id, async (trx) => {
-      await sql`delete from people where tenant_id = ${est.id} and external_id like 'csv%@est.example'`.execute(trx);
-      await sql`delete from groups where tenant_id = ${est.id} and kind = 'imported'`.execute(trx);
-    });
+    await removeCsvImport(est.id);
     // directory_terms too: its per-word counts (0026) were rewritten by every batch of the import
     // and the cleanup, and a run measured over those dead rows walks them (searches of the tenant
     // 'est' took 20-80 ms instead of 1-8 ms until this table was vacuumed as well).
