@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { newId } from '../../src/platform/ids.js';
 import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
-import { loginAs, send, startDocs, upload, type Person } from './helpers.js';
+import { groupWith, json, loginAs, send, startDocs, upload, type Person } from './helpers.js';
 
 const h = await startDocs();
 const browser = await launchBrowser();
@@ -32,16 +32,8 @@ async function as(who: Person | null, javaScriptEnabled = true): Promise<Browser
   }
   return context;
 }
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-const team = newId();
-await h.p.database.app.withTenant(h.nord, async (trx) => {
-  await trx.insertInto('groups').values({ tenant_id: h.nord, id: team, kind: 'workgroup', name: 'Équipe projet' }).execute();
-  await trx.insertInto('group_members').values([
-    { tenant_id: h.nord, group_id: team, person_id: camille.personId, role: 'owner' },
-    { tenant_id: h.nord, group_id: team, person_id: dominique.personId, role: 'member' },
-  ]).execute();
-});
+const team = await groupWith(h, h.nord, 'Équipe projet', [[camille, 'owner'], [dominique, 'member']]);
 
 t.test('a group space: the owner opens it to writing, a member uploads with the plain form', async (t) => {
   const owner = await (await as(camille)).newPage();

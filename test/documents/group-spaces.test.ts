@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/platform/ids.js';
-import { bookkeeping, loginAs, multipartBody, objectsOf, send, sha256, startDocs, type Person } from './helpers.js';
+import { bookkeeping, fileOf, groupWith, loginAs, multipartBody, objectsOf, parse, postJson, send, sha256, startDocs, type Person } from './helpers.js';
 import { Readable } from 'node:stream';
 
 const h = await startDocs();
@@ -16,28 +16,18 @@ const admin = await loginAs(h, 'nord', 'admin@univ-nord.example');
 const sudPerson = await loginAs(h, 'sud', 'sacha@univ-sud.example');
 await h.p.database.app.withTenant(h.nord, (trx) => trx.updateTable('people').set({ granted_roles: ['admin'] }).where('id', '=', admin.personId).execute());
 
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const parse = <T>(res: { body: Buffer }) => JSON.parse(res.body.toString()) as T;
-const post = (who: Person, path: string, body: unknown = {}) => send(h, who, 'POST', path, json(body));
+const post = (who: Person, path: string, body: unknown = {}) => postJson(h, who, path, body);
 const uploadTo = (who: Person, groupId: string, name: string, content: Buffer, folder?: string) => {
   const { headers, body } = multipartBody(name, content.length, () => Readable.from([content]));
   return send(h, who, 'POST', `/documents/groupes/${groupId}/envoi${folder ? `?dossier=${folder}` : ''}`, { headers, body });
 };
-const fileOf = (res: { body: Buffer }) => parse<{ files: { id: string }[] }>(res).files[0]!;
 const groupUsage = (groupId: string) =>
   h.p.database.app.withTenant(h.nord, async (trx) => {
     const row = await trx.selectFrom('document_usage').select(['used', 'reserved']).where('space_id', '=', groupId).executeTakeFirst();
     return { used: Number(row?.used ?? 0), reserved: Number(row?.reserved ?? 0) };
   });
 
-const team = newId();
-await h.p.database.app.withTenant(h.nord, async (trx) => {
-  await trx.insertInto('groups').values({ tenant_id: h.nord, id: team, kind: 'workgroup', name: 'Équipe projet' }).execute();
-  await trx.insertInto('group_members').values([
-    { tenant_id: h.nord, group_id: team, person_id: camille.personId, role: 'owner' },
-    { tenant_id: h.nord, group_id: team, person_id: dominique.personId, role: 'member' },
-  ]).execute();
-});
+const team = await groupWith(h, h.nord, 'Équipe projet', [[camille, 'owner'], [dominique, 'member']]);
 
 t.test('members read; they write only once the owners allow it; owners always write', async (t) => {
   const spaces = parse<{ spaces: { id: string; role: string; access: string }[] }>(await send(h, dominique, 'GET', '/documents/groupes'));

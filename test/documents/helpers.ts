@@ -4,11 +4,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parseDocument } from 'yaml';
+import { newId } from '../../src/platform/ids.js';
 import { startPortique, type TestPortique } from '../helpers/app.js';
 import { identityTenantsDir, login, loginRoute, verifiedLogin, cookieOf } from '../identity/helpers.js';
 
@@ -140,3 +142,57 @@ export async function bookkeeping(h: DocsHarness, who: Person) {
     return { used: Number(usage?.used ?? 0), reserved: Number(usage?.reserved ?? 0), reservations: reservations.length, nodes };
   });
 }
+
+/** Once the server has given the reservation back (it does so after the client is gone), or 10 s. */
+export async function settledBookkeeping(h: DocsHarness, who: Person) {
+  let books = await bookkeeping(h, who);
+  for (let i = 0; i < 100 && (books.reservations > 0 || books.reserved > 0); i++) {
+    await sleep(100);
+    books = await bookkeeping(h, who);
+  }
+  return books;
+}
+
+/**
+ * A client that goes away mid-upload: sends `head` (if any) then 12 MiB of a larger announced body
+ * (past the first S3 part, so an upload is under way), waits 300 ms and drops the connection.
+ */
+export function hangUpMidBody(h: DocsHarness, who: Person, request: { method: string; path: string; headers: Record<string, string | number>; head?: Buffer }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port: h.port, agent: false, method: request.method, path: request.path, headers: { ...request.headers, host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json' } });
+    req.on('error', () => resolve());
+    req.on('response', () => resolve());
+    if (request.head) req.write(request.head);
+    const chunk = randomBytes(1024 * 1024);
+    let sent = 0;
+    const pump = () => {
+      while (sent < 12) {
+        sent++;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 300);
+    };
+    pump();
+  });
+}
+
+/** A workgroup of `tenantId` with these members and roles; returns its id. */
+export async function groupWith(h: DocsHarness, tenantId: string, name: string, members: [Person, 'owner' | 'member'][]): Promise<string> {
+  const id = newId();
+  await h.p.database.app.withTenant(tenantId, async (trx) => {
+    await trx.insertInto('groups').values({ tenant_id: tenantId, id, kind: 'workgroup', name }).execute();
+    await trx.insertInto('group_members').values(members.map(([who, role]) => ({ tenant_id: tenantId, group_id: id, person_id: who.personId, role }))).execute();
+  });
+  return id;
+}
+
+/** JSON request options for send(). */
+export const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export const parse = <T>(res: { body: Buffer }) => JSON.parse(res.body.toString()) as T;
+/** The first stored file of an upload's JSON answer. */
+export const fileOf = (res: { body: Buffer }) => parse<{ files: { id: string }[] }>(res).files[0]!;
+/** POST with a JSON body. */
+export const postJson = (h: DocsHarness, who: Person, path: string, body: unknown = {}) => send(h, who, 'POST', path, json(body));

@@ -5,9 +5,8 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { newId } from '../../src/platform/ids.js';
-import { bookkeeping, generated, loginAs, objectsOf, send, sha256, startDocs, type Person } from './helpers.js';
+import { bookkeeping, generated, hangUpMidBody, loginAs, objectsOf, send, settledBookkeeping, sha256, startDocs, type Person } from './helpers.js';
 
 const h = await startDocs();
 t.teardown(() => h.close());
@@ -112,29 +111,8 @@ t.test('the size must be announced, and fit, before a byte is read', async (t) =
 t.test('a body cut short leaves no row, no object, no reservation', async (t) => {
   const who = await loginAs(h, 'nord', 'coupe@univ-nord.example');
   const before = await objectsOf(h, who.tenantId);
-  await new Promise<void>((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port: h.port, agent: false, method: 'PUT', path: `/documents/fichiers?${query('coupé.bin')}`, headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', 'content-length': 30 * 1024 * 1024 } });
-    req.on('error', () => resolve());
-    req.on('response', () => resolve());
-    const chunk = randomBytes(1024 * 1024);
-    let sent = 0;
-    const pump = () => {
-      while (sent < 12) {
-        sent++;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 300);
-    };
-    pump();
-  });
-  let books = await bookkeeping(h, who);
-  for (let i = 0; i < 100 && (books.reservations > 0 || books.reserved > 0); i++) {
-    await sleep(100);
-    books = await bookkeeping(h, who);
-  }
+  await hangUpMidBody(h, who, { method: 'PUT', path: `/documents/fichiers?${query('coupé.bin')}`, headers: { 'content-length': 30 * 1024 * 1024 } });
+  const books = await settledBookkeeping(h, who);
   t.equal(books.reservations, 0, 'reservation given back');
   t.equal(books.reserved, 0);
   t.equal(books.used, 0);

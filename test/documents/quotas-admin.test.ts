@@ -5,7 +5,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/platform/ids.js';
 import { parseQuota } from '../../src/documents/quotas.js';
-import { loginAs, send, startDocs, upload, type Person } from './helpers.js';
+import { loginAs, parse, postJson, send, startDocs, upload, type Person } from './helpers.js';
 
 const h = await startDocs();
 t.teardown(() => h.close());
@@ -18,9 +18,7 @@ for (const [tenant, who] of [[h.nord, admin], [h.sud, sudAdmin]] as const) {
   await h.p.database.app.withTenant(tenant, (trx) => trx.updateTable('people').set({ granted_roles: ['admin'] }).where('id', '=', who.personId).execute());
 }
 
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const parse = <T>(res: { body: Buffer }) => JSON.parse(res.body.toString()) as T;
-const post = (who: Person, path: string, body: unknown = {}) => send(h, who, 'POST', path, json(body));
+const post = (who: Person, path: string, body: unknown = {}) => postJson(h, who, path, body);
 const MiB = 1024 * 1024;
 const myLimit = async (who: Person) => parse<{ usage: { used: number; limit: number } }>(await send(h, who, 'GET', '/documents')).usage;
 interface Overview {

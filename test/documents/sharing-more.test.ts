@@ -10,7 +10,7 @@ import { copyObject } from '../../src/documents/copy-object.js';
 import { createDocumentsService } from '../../src/documents/service.js';
 import { newId } from '../../src/platform/ids.js';
 import type { Storage } from '../../src/platform/storage.js';
-import { bookkeeping, generated, loginAs, objectsOf, send, sha256, startDocs, upload, type Person } from './helpers.js';
+import { bookkeeping, fileOf, generated, json, loginAs, objectsOf, parse, postJson, send, sha256, startDocs, upload, type Person } from './helpers.js';
 
 const h = await startDocs();
 t.teardown(() => h.close());
@@ -19,10 +19,7 @@ const dominique = await loginAs(h, 'nord', 'dominique@univ-nord.example');
 const eden = await loginAs(h, 'nord', 'eden@univ-nord.example');
 const sudPerson = await loginAs(h, 'sud', 'sacha@univ-sud.example');
 
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const parse = <T>(res: { body: Buffer }) => JSON.parse(res.body.toString()) as T;
-const post = (who: Person, path: string, body: unknown = {}) => send(h, who, 'POST', path, json(body));
-const fileOf = (res: { body: Buffer }) => parse<{ files: { id: string }[] }>(res).files[0]!;
+const post = (who: Person, path: string, body: unknown = {}) => postJson(h, who, path, body);
 const folder = async (who: Person, name: string, parent?: string) => parse<{ id: string }>(await post(who, '/documents/dossiers', { nom: name, ...(parent ? { parent } : {}) })).id;
 const anonymous = (who: Person, cookie = ''): Person => ({ ...who, cookie, csrf: '' });
 const linkOn = async (who: Person, node: string, body: object = {}) => parse<{ token: string; link: { id: string } }>(await post(who, `/documents/elements/${node}/liens`, body));

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../src/platform/ids.js';
-import { loginAs, send, sha256, startDocs, upload, type Person } from './helpers.js';
+import { fileOf, json, loginAs, parse, postJson, send, sha256, startDocs, upload, type Person } from './helpers.js';
 
 const h = await startDocs();
 t.teardown(() => h.close());
@@ -13,10 +13,7 @@ const dominique = await loginAs(h, 'nord', 'dominique@univ-nord.example');
 const eden = await loginAs(h, 'nord', 'eden@univ-nord.example');
 const sudPerson = await loginAs(h, 'sud', 'sacha@univ-sud.example');
 
-const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const parse = <T>(res: { body: Buffer }) => JSON.parse(res.body.toString()) as T;
-const fileOf = (res: { body: Buffer }) => parse<{ files: { id: string }[] }>(res).files[0]!;
-const post = (who: Person, path: string, body: unknown = {}) => send(h, who, 'POST', path, json(body));
+const post = (who: Person, path: string, body: unknown = {}) => postJson(h, who, path, body);
 const shareWith = (node: string, body: Record<string, string>) => post(camille, `/documents/elements/${node}/partages`, body);
 
 t.test('a file shared read-only: seen, downloaded, not changed; revoked: 404 again', async (t) => {
