@@ -47,8 +47,14 @@ export const directoryImportCsvJob = defineJob({
 async function endSessionsOfDeactivated(deps: JobDeps, tenantId: string, people: string[], log: Logger): Promise<void> {
   if (people.length === 0) return;
   if (!deps.sessions) throw new Error('directory import: people were deactivated but this worker has no session store (JobDeps.sessions) to end their sessions');
+  const sessions = deps.sessions;
   let ended = 0;
-  for (const personId of people) ended += await deps.sessions.endOthers({ kind: 'tenant', tenantId }, personId, '');
+  // A chunk of people at a time: ioredis pipelines their reads and deletes on its one connection,
+  // where one person after another waited a round trip each (a yearly CSV deactivates thousands).
+  for (let i = 0; i < people.length; i += 50) {
+    const counts = await Promise.all(people.slice(i, i + 50).map((personId) => sessions.endOthers({ kind: 'tenant', tenantId }, personId, '')));
+    ended += counts.reduce((n, c) => n + c, 0);
+  }
   log.info({ tenant: tenantId, people: people.length, sessions: ended }, 'sessions of deactivated people ended');
 }
 
