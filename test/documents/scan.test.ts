@@ -11,7 +11,7 @@ import { JOBS } from '../../src/jobs/registry.js';
 import { startPortique } from '../helpers/app.js';
 import { testLog } from '../helpers/jobs.js';
 import { identityTenantsDir, loginRoute } from '../identity/helpers.js';
-import { loginAs, send, upload, type DocsHarness } from './helpers.js';
+import { groupWith, loginAs, send, upload, type DocsHarness } from './helpers.js';
 
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 
@@ -190,6 +190,24 @@ t.test('an infected file is quarantined on every path, its owner told; copies an
   const again = await fileOf(bea, 'innocent.txt', EICAR);
   t.equal((await send(h, bea, 'GET', `/documents/fichiers/${again.id}`)).status, 403, 'the same content uploaded again is refused at once');
   t.equal((await enqueuedScans(h.nord)).length, before, 'and not scanned again');
+});
+
+t.test('a group space goes through the same quarantine: no member downloads an infected file', async (t) => {
+  const team = await groupWith(h, h.nord, 'Équipe analyse', [[alix, 'owner'], [bea, 'member']]);
+  const content = Buffer.from(`groupe ${EICAR}`);
+  const put = await send(h, alix, 'PUT', `/documents/groupes/${team}/fichiers?nom=groupe.exe`, { headers: { 'content-type': 'application/octet-stream', 'content-length': content.length }, body: content });
+  t.equal(put.status, 200);
+  const file = JSON.parse(put.body.toString()).file as { id: string };
+  const pending = await send(h, bea, 'GET', `/documents/groupes/${team}/fichiers/${file.id}`);
+  t.equal(pending.status, 200, 'before the verdict a member downloads it');
+  t.equal(pending.headers['x-virus-scan'], 'pending', 'with the pending header');
+
+  t.same(await runScan(h.nord, file.id), { verdict: 'infected', finding: 'Eicar-Test-Signature' });
+  for (const who of [alix, bea]) {
+    const res = await send(h, who, 'GET', `/documents/groupes/${team}/fichiers/${file.id}`);
+    t.equal(res.status, 403, 'refused once infected');
+    t.notMatch(res.body.toString('latin1'), /EICAR/);
+  }
 });
 
 t.test("verdicts stay in their tenant: the same content in another tenant has its own scan", async (t) => {
