@@ -71,7 +71,7 @@ const MAIL = /^[^@\s<>"]{1,64}@[^@\s<>"]{1,253}$/;
 const GROUP_CODE = /^[\p{L}\p{N}][\p{L}\p{N}._:-]{0,99}$/u;
 
 /** Strings of the file, decoded strictly: invalid UTF-8 stops with its byte offset. */
-async function* decoded(body: Buffer, onBytes: (n: number) => void): AsyncGenerator<string> {
+async function* decoded(body: Buffer): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   const step = 1 << 20;
   for (let offset = 0; offset < body.length; offset += step) {
@@ -81,7 +81,6 @@ async function* decoded(body: Buffer, onBytes: (n: number) => void): AsyncGenera
     } catch {
       throw new EncodingError(offset);
     }
-    onBytes(Math.min(offset + step, body.length));
   }
 }
 
@@ -126,7 +125,7 @@ export async function parseCsv(body: Buffer, options: ParseOptions = {}): Promis
   parser.on('skip', (error: CsvError) => {
     problems.push({ line: (error as CsvError & { lines?: number }).lines, reason: `guillemets mal fermés ou champ invalide (${error.message})` });
   });
-  const source = Readable.from(decoded(body, () => {}));
+  const source = Readable.from(decoded(body));
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
   try {
