@@ -29,7 +29,7 @@ import { sql } from 'kysely';
 import { defineJob } from '../jobs/deps.js';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { newId } from '../platform/ids.js';
-import { bucketFor, listObjects, type Storage } from '../platform/storage.js';
+import { bucketFor, listObjects, tenantKey, type Storage } from '../platform/storage.js';
 import type { Tenant } from '../tenancy/registry.js';
 import { notify, type NotifyInput } from '../notifications/service.js';
 import * as repo from './repository.js';
@@ -197,7 +197,7 @@ export async function reconcileTenant(deps: ReconcileDeps, tenant: Tenant, optio
   const graceCutoff = new Date(startedAt.getTime() - (options.graceMs ?? HOUR));
   // The tenant's own bucket when its declaration names one, else the regional one.
   const bucket = bucketFor(storage, tenant);
-  const prefix = `${tenant.id}/documents/`;
+  const prefix = `${tenantKey(tenant.id, 'documents')}/`;
 
   // 1. Merge the two sorted streams. Candidates only: nothing is changed while the cursor is open.
   const orphanCandidates: OrphanObject[] = [];
