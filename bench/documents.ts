@@ -61,68 +61,45 @@ interface Session {
   csrf: string;
 }
 
-function uploadThroughPortique(port: number, who: Session, name: string, size: number): Promise<{ id: string; ms: number }> {
-  const boundary = `----bench${randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fichiers"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+/** Sends `body` to Portique as `who`; resolves with the JSON answer and the time to it, rejects on a non-200. */
+function sendToPortique<T>(port: number, who: Session, method: string, path: string, headers: Record<string, string | number>, body: Readable): Promise<{ answer: T; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/documents/envoi',
-        agent: false,
-        headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) return reject(new Error(`upload ${name}: ${res.statusCode} ${text}`));
-          resolve({ id: JSON.parse(text).files[0].id, ms: performance.now() - started });
-        });
-      },
-    );
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, agent: false, headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode !== 200) return reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+        resolve({ answer: JSON.parse(text) as T, ms: performance.now() - started });
+      });
+    });
     req.on('error', reject);
-    Readable.from(
-      (async function* () {
-        yield head;
-        yield* content(size);
-        yield tail;
-      })(),
-    ).pipe(req);
+    body.pipe(req);
   });
 }
 
+async function uploadThroughPortique(port: number, who: Session, name: string, size: number): Promise<{ id: string; ms: number }> {
+  const boundary = `----bench${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="fichiers"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const body = Readable.from(
+    (async function* () {
+      yield head;
+      yield* content(size);
+      yield tail;
+    })(),
+  );
+  const headers = { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + size + tail.length };
+  const { answer, ms } = await sendToPortique<{ files: { id: string }[] }>(port, who, 'POST', '/documents/envoi', headers, body);
+  return { id: answer.files[0]!.id, ms };
+}
+
 /** The page script's way: PUT /documents/fichiers?nom=…, the file as the body, Content-Length known. */
-function putThroughPortique(port: number, who: Session, name: string, size: number): Promise<{ id: string; ms: number }> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'PUT',
-        path: `/documents/fichiers?nom=${encodeURIComponent(name)}`,
-        agent: false,
-        headers: { host: who.host, cookie: who.cookie, 'x-csrf-token': who.csrf, accept: 'application/json', 'content-type': 'application/octet-stream', 'content-length': size },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) return reject(new Error(`PUT ${name}: ${res.statusCode} ${text}`));
-          resolve({ id: JSON.parse(text).file.id, ms: performance.now() - started });
-        });
-      },
-    );
-    req.on('error', reject);
-    content(size).pipe(req);
-  });
+async function putThroughPortique(port: number, who: Session, name: string, size: number): Promise<{ id: string; ms: number }> {
+  const headers = { 'content-type': 'application/octet-stream', 'content-length': size };
+  const { answer, ms } = await sendToPortique<{ file: { id: string } }>(port, who, 'PUT', `/documents/fichiers?nom=${encodeURIComponent(name)}`, headers, content(size));
+  return { id: answer.file.id, ms };
 }
 
 function downloadThroughPortique(port: number, who: Session, id: string): Promise<{ bytes: number; ms: number }> {
