@@ -8,7 +8,7 @@
 // every 20 ms); and 200 concurrent 1 MB uploads by 20 people: throughput and p99 latency.
 // Content is generated as it is sent (one 1 MiB block repeated), never held whole by either side.
 // Environment: BENCH_BIG_MIB (1024), BENCH_HUGE_MIB (2048), BENCH_CONCURRENT (200),
-// BENCH_DOWNLOAD_ROUNDS (3: the download figures are medians).
+// BENCH_ROUNDS (3: the 1 GiB figures are medians of alternated rounds).
 import '../test/setup/global.js';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,7 +35,7 @@ const MiB = 1024 * 1024;
 const BIG = Number(process.env.BENCH_BIG_MIB ?? 1024) * MiB;
 const HUGE = Number(process.env.BENCH_HUGE_MIB ?? 2048) * MiB;
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 200);
-const DOWNLOAD_ROUNDS = Number(process.env.BENCH_DOWNLOAD_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PEOPLE = 20;
 
 const block = randomBytes(MiB);
@@ -120,6 +120,45 @@ function rssOf(pid: number): number {
   return Number(match?.[1] ?? 0) * 1024;
 }
 
+/** CPU seconds used so far by the child `pid` (from /proc, user + system) and by this process (the client and s3rver). */
+function cpuSeconds(pid: number): { server: number; bench: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const { user, system } = process.cpuUsage();
+  return { server: (Number(fields[11]) + Number(fields[12])) / 100, bench: (user + system) / 1e6 };
+}
+interface Timed<T> {
+  result: T;
+  ms: number;
+  /** CPU seconds spent meanwhile by the server and by this process. */
+  cpu: { server: number; bench: number };
+}
+
+async function timed<T>(pid: number, run: () => Promise<T>): Promise<Timed<T>> {
+  const before = cpuSeconds(pid);
+  const started = performance.now();
+  const result = await run();
+  const ms = performance.now() - started;
+  const after = cpuSeconds(pid);
+  return { result, ms, cpu: { server: round2(after.server - before.server), bench: round2(after.bench - before.bench) } };
+}
+
+const roundsOf = (runs: { direct: Timed<unknown>[]; portique: Timed<unknown>[] }) => ({
+  direct: runs.direct.map(({ ms, cpu }) => ({ ms: Math.round(ms), cpu })),
+  portique: runs.portique.map(({ ms, cpu }) => ({ ms: Math.round(ms), cpu })),
+});
+
+/** `rounds` runs of each side, in the order direct, Portique, Portique, direct, direct... */
+async function alternated<D, P>(pid: number, rounds: number, sides: { direct: () => Promise<D>; portique: () => Promise<P> }) {
+  const runs = { direct: [] as Timed<D>[], portique: [] as Timed<P>[] };
+  for (let i = 0; i < rounds * 2; i++) {
+    const side = (i % 4 === 0 || i % 4 === 3) ? 'direct' : 'portique';
+    console.log(`  ${side}, round ${Math.floor(i / 2) + 1}...`);
+    if (side === 'direct') runs.direct.push(await timed(pid, sides.direct));
+    else runs.portique.push(await timed(pid, sides.portique));
+  }
+  return runs;
+}
+
 function sampler(pid: number) {
   let peak = rssOf(pid);
   const timer = setInterval(() => {
@@ -139,6 +178,7 @@ const percentile = (values: number[], p: number) => {
 };
 const mbps = (bytes: number, ms: number) => Math.round((bytes / MiB / (ms / 1000)) * 10) / 10;
 const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 // Tenants with room for the bench: nord holds 40 GiB, 10 GiB per person, files up to 4 GiB.
 const dir = await mkdtemp(join(tmpdir(), 'portique-bench-documents-'));
@@ -182,37 +222,31 @@ try {
   await uploadThroughPortique(port, alix, 'warmup-form.bin', 16 * MiB);
   await direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/warmup', Body: content(16 * MiB), ContentLength: 16 * MiB }));
 
-  // 1. 1 GiB up and down, direct then through Portique.
-  console.log(`1 GiB: direct PutObject...`);
-  let t0 = performance.now();
-  await direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/big', Body: content(BIG), ContentLength: BIG }));
-  const directPutMs = performance.now() - t0;
-  console.log(`1 GiB: through Portique (PUT)...`);
-  const big = await putThroughPortique(port, alix, 'gros.bin', BIG);
+  // 1. 1 GiB up and down, direct and through Portique: ROUNDS of each, alternated ABBA (neither
+  // side always runs first, after the other's garbage), medians.
+  const ups = await alternated(pid, ROUNDS, {
+    direct: () => direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/big', Body: content(BIG), ContentLength: BIG })),
+    portique: () => putThroughPortique(port, alix, 'gros.bin', BIG),
+  });
+  const big = ups.portique[0]!.result;
+  const downs = await alternated(pid, ROUNDS, {
+    direct: async () => drain((await direct.client.send(new GetObjectCommand({ Bucket: direct.bucket, Key: 'direct/big' }))).Body as Readable),
+    portique: async () => (await downloadThroughPortique(port, alix, big.id)).bytes,
+  });
+  for (const { result } of [...downs.direct, ...downs.portique]) if (result !== BIG) throw new Error(`short read: ${result} of ${BIG} bytes`);
   console.log(`1 GiB: through Portique (multipart form, the no-script path)...`);
   const bigForm = await uploadThroughPortique(port, alix, 'gros-formulaire.bin', BIG);
   // Diagnostic: the same multipart upload the form path does (lib-storage, its part size and
   // queue), straight from here: what S3 multipart itself costs on this server (s3rver re-reads
   // and rewrites every part when the upload completes).
   console.log(`1 GiB: direct multipart (Portique's part size)...`);
-  t0 = performance.now();
+  let t0 = performance.now();
   await new Upload({ client: direct.client, params: { Bucket: direct.bucket, Key: 'direct/big-multipart', Body: content(BIG) }, partSize: partSizeFor(4 * 1024 * MiB), queueSize: 2 }).done();
   const directMultipartMs = performance.now() - t0;
-  // Downloads are quicker and noisier on a shared machine: DOWNLOAD_ROUNDS of each, alternated, medians.
-  const directGets: number[] = [];
-  const portiqueGets: number[] = [];
-  for (let round = 0; round < DOWNLOAD_ROUNDS; round++) {
-    console.log(`1 GiB download, round ${round + 1}: direct, then through Portique...`);
-    t0 = performance.now();
-    const got = await direct.client.send(new GetObjectCommand({ Bucket: direct.bucket, Key: 'direct/big' }));
-    const directBytes = await drain(got.Body as Readable);
-    directGets.push(performance.now() - t0);
-    const down = await downloadThroughPortique(port, alix, big.id);
-    portiqueGets.push(down.ms);
-    if (directBytes !== BIG || down.bytes !== BIG) throw new Error(`short read: direct ${directBytes}, Portique ${down.bytes}`);
-  }
-  const directGetMs = median(directGets);
-  const down = { ms: median(portiqueGets) };
+  const directPutMs = median(ups.direct.map((r) => r.ms));
+  const portiquePutMs = median(ups.portique.map((r) => r.ms));
+  const directGetMs = median(downs.direct.map((r) => r.ms));
+  const portiqueGetMs = median(downs.portique.map((r) => r.ms));
 
   // 2. RSS during a 2 GiB upload.
   console.log(`2 GiB upload, sampling the server's RSS...`);
@@ -234,18 +268,22 @@ try {
   const directWallMs = performance.now() - t0;
 
   const figures: Figures = {
-    'upload 1 GiB, Portique / direct': { value: round1((directPutMs / big.ms) * 100), unit: '%', target: 80, better: 'higher' },
-    'download 1 GiB, Portique / direct': { value: round1((directGetMs / down.ms) * 100), unit: '%', target: 80, better: 'higher' },
+    'upload 1 GiB, Portique / direct': { value: round1((directPutMs / portiquePutMs) * 100), unit: '%', target: 80, better: 'higher' },
+    'download 1 GiB, Portique / direct': { value: round1((directGetMs / portiqueGetMs) * 100), unit: '%', target: 80, better: 'higher' },
     // The multipart form (no script): a file part's size is unknown before its end, so it goes to
     // S3 as multipart; compared with direct PutObject and with the same multipart made directly.
     'upload 1 GiB, multipart form / direct': { value: round1((directPutMs / bigForm.ms) * 100), unit: '%', better: 'higher' },
     'upload 1 GiB, multipart form / direct multipart': { value: round1((directMultipartMs / bigForm.ms) * 100), unit: '%', better: 'higher' },
-    'upload 1 GiB through Portique': { value: mbps(BIG, big.ms), unit: 'MiB/s', better: 'higher' },
+    'upload 1 GiB through Portique': { value: mbps(BIG, portiquePutMs), unit: 'MiB/s', better: 'higher' },
     'upload 1 GiB through Portique, multipart form': { value: mbps(BIG, bigForm.ms), unit: 'MiB/s', better: 'higher' },
     'upload 1 GiB direct': { value: mbps(BIG, directPutMs), unit: 'MiB/s', better: 'higher' },
     'upload 1 GiB direct, multipart as Portique does': { value: mbps(BIG, directMultipartMs), unit: 'MiB/s', better: 'higher' },
-    'download 1 GiB through Portique': { value: mbps(BIG, down.ms), unit: 'MiB/s', better: 'higher' },
+    'download 1 GiB through Portique': { value: mbps(BIG, portiqueGetMs), unit: 'MiB/s', better: 'higher' },
     'download 1 GiB direct': { value: mbps(BIG, directGetMs), unit: 'MiB/s', better: 'higher' },
+    // CPU, user + system, that the server spends per 1 GiB (medians): what the ratios above cost it,
+    // and steadier than they are on a shared machine.
+    'server CPU, 1 GiB upload (PUT)': { value: median(ups.portique.map((r) => r.cpu.server)), unit: 's', better: 'lower' },
+    'server CPU, 1 GiB download': { value: median(downs.portique.map((r) => r.cpu.server)), unit: 's', better: 'lower' },
     'server RSS growth, 2 GiB upload (PUT)': { value: round1((rssPeak - rssBefore) / 1e6), unit: 'MB', target: 64, better: 'lower' },
     'upload 2 GiB through Portique (PUT)': { value: mbps(HUGE, huge.ms), unit: 'MiB/s', better: 'higher' },
     [`${CONCURRENT} concurrent 1 MB uploads (PUT): throughput`]: { value: round1(CONCURRENT / (wallMs / 1000)), unit: 'uploads/s', better: 'higher' },
@@ -254,7 +292,7 @@ try {
     [`${CONCURRENT} concurrent 1 MB PutObject direct: throughput`]: { value: round1(CONCURRENT / (directWallMs / 1000)), unit: 'uploads/s', better: 'higher' },
   };
   printFigures(figures);
-  const file = await writeResults('documents', figures, { downloadRounds: { directMs: directGets.map(Math.round), portiqueMs: portiqueGets.map(Math.round) }, bigMiB: BIG / MiB, hugeMiB: HUGE / MiB, concurrent: CONCURRENT, people: PEOPLE, s3: 's3rver (same machine)', rssBeforeMB: round1(rssBefore / 1e6), rssPeakMB: round1(rssPeak / 1e6) });
+  const file = await writeResults('documents', figures, { rounds: { upload: roundsOf(ups), download: roundsOf(downs) }, bigMiB: BIG / MiB, hugeMiB: HUGE / MiB, concurrent: CONCURRENT, people: PEOPLE, s3: 's3rver (same machine)', rssBeforeMB: round1(rssBefore / 1e6), rssPeakMB: round1(rssPeak / 1e6) });
   console.log(`written to ${file}`);
   direct.close();
 } finally {
