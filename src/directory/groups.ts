@@ -134,6 +134,25 @@ export function createGroups(database: DbHandle) {
       });
     },
 
+    /**
+     * One group as `mine` lists it for this person (their role in it), or null when they are not
+     * in it: a direct member or owner, or an active person its rule matches. What a request about
+     * one group needs, without computing all of the person's groups.
+     */
+    async membership(tenant: Tenant, personId: string, groupId: string): Promise<GroupSummary | null> {
+      if (!isUuid(groupId)) return null;
+      return database.withTenant(tenant.id, async (trx) => {
+        const group = await trx.selectFrom('groups').select(['id', 'kind', 'name', 'description', 'rule']).where('tenant_id', '=', tenant.id).where('id', '=', groupId).executeTakeFirst();
+        if (!group) return null;
+        const summary = { id: group.id, kind: group.kind, name: group.name, description: group.description };
+        const role = await roleIn(trx, tenant.id, groupId, personId);
+        if (role) return { ...summary, role };
+        if (group.kind !== 'dynamic' || !group.rule) return null;
+        const me = await personById(trx, tenant.id, personId);
+        return me?.status === 'active' && ruleMatches(group.rule as GroupRule, me) ? { ...summary, role: 'member' } : null;
+      });
+    },
+
     /** A group's page: for its members, the invited and admins; members within visibility rules. */
     async page(tenant: Tenant, who: Who, id: string): Promise<GroupPage> {
       return database.withTenant(tenant.id, async (trx) => {

@@ -11,7 +11,7 @@
 import type { DbHandle } from '../platform/db.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../platform/errors.js';
 import { isUuid } from '../platform/ids.js';
-import type { Groups } from '../directory/groups.js';
+import type { GroupSummary, Groups } from '../directory/groups.js';
 import type { Access } from './sharing.js';
 import type { Actor } from './service.js';
 import './tables.js';
@@ -47,14 +47,24 @@ export function createGroupSpaces(deps: { database: DbHandle; groups: Groups }):
     return new Map(rows.map((r) => [r.group_id, r.member_access]));
   }
 
-  async function mine(actor: Actor, admin: boolean): Promise<GroupSpace[]> {
-    const { groups: mineGroups } = await groups.mine(actor.tenant, { personId: actor.personId, roles: admin ? ['admin'] : [] });
-    const settings = await memberAccessOf(actor.tenant.id, mineGroups.map((g) => g.id));
-    return mineGroups.map((g) => {
+  async function spacesOf(actor: Actor, admin: boolean, memberOf: GroupSummary[]): Promise<GroupSpace[]> {
+    const settings = await memberAccessOf(actor.tenant.id, memberOf.map((g) => g.id));
+    return memberOf.map((g) => {
       const role = g.role ?? 'member';
       const memberAccess = settings.get(g.id) ?? 'read';
       return { id: g.id, name: g.name, kind: g.kind, role, memberAccess, access: role === 'owner' ? 'write' : memberAccess, canManage: role === 'owner' || admin };
     });
+  }
+
+  async function mine(actor: Actor, admin: boolean): Promise<GroupSpace[]> {
+    const { groups: memberOf } = await groups.mine(actor.tenant, { personId: actor.personId, roles: admin ? ['admin'] : [] });
+    return spacesOf(actor, admin, memberOf);
+  }
+
+  /** The one space of `groupId`, if this person is in the group (every request inside a space asks this). */
+  async function one(actor: Actor, groupId: string, admin: boolean): Promise<GroupSpace | undefined> {
+    const group = await groups.membership(actor.tenant, actor.personId, groupId);
+    return group ? (await spacesOf(actor, admin, [group]))[0] : undefined;
   }
 
   return {
@@ -62,7 +72,7 @@ export function createGroupSpaces(deps: { database: DbHandle; groups: Groups }):
 
     async enter(actor, groupId, need, admin) {
       if (!isUuid(groupId)) throw new NotFoundError("Cet espace de groupe n'existe pas.");
-      const space = (await mine(actor, admin)).find((s) => s.id === groupId);
+      const space = await one(actor, groupId, admin);
       if (!space) throw new NotFoundError("Cet espace de groupe n'existe pas.");
       if (need === 'write' && space.access !== 'write') throw new ForbiddenError('Les membres de ce groupe ne peuvent que lire son espace : ses propriétaires en décident.');
       return { space, actor: { tenant: actor.tenant, personId: actor.personId, groupId: space.id } };
@@ -73,7 +83,7 @@ export function createGroupSpaces(deps: { database: DbHandle; groups: Groups }):
       const access: Access = raw;
       if (!isUuid(groupId)) throw new NotFoundError("Cet espace de groupe n'existe pas.");
       if (!admin) {
-        const space = (await mine(actor, false)).find((s) => s.id === groupId);
+        const space = await one(actor, groupId, false);
         if (!space) throw new NotFoundError("Cet espace de groupe n'existe pas.");
         if (!space.canManage) throw new ForbiddenError("Seuls les propriétaires du groupe décident de ce que ses membres peuvent faire dans son espace.");
       }

@@ -2,6 +2,7 @@
 // the people's attributes; imported groups; visibility of members; admins only for the rest;
 // never a group of another tenant.
 import t from 'tap';
+import { createGroups } from '../../src/directory/groups.js';
 import { addPerson, get, loginAs, NORD, post, startDirectoryPortique, SUD } from './helpers.js';
 
 const portique = await startDirectoryPortique();
@@ -144,4 +145,30 @@ t.test('owners choose other owners; the last owner can be neither demoted nor le
   t.equal((await role(dave, bobId, 'owner')).statusCode, 303);
   t.equal((await role(dave, daveId, 'member')).statusCode, 303, 'with another owner, Dave may step down');
   t.same(await owners(), [bobId]);
+});
+
+t.test('membership of one group says what mine() says, for each way of being in a group or not', async (t) => {
+  const groups = createGroups(db);
+  const tenantNord = portique.registry.bySlug('nord')!;
+  const tenantSud = portique.registry.bySlug('sud')!;
+  const group = groupIdOf((await post(app, '/groupes', alice, { name: 'Un seul groupe' })).headers.location as string);
+  await post(app, `/groupes/${group}/inviter`, alice, { target: 'bob@univ-nord.example' });
+  await post(app, `/groupes/${group}/invitation/accepter`, bob, {});
+  const rule = 'affiliation=student; supannEtuEtape=L2BIO';
+  const dynamic = groupIdOf((await post(app, '/admin/groupes', admin, { kind: 'dynamic', name: 'L2 Biologie', rule })).headers.location as string);
+  const matching = await addPerson(db, nord, { familyName: 'Bio', affiliations: ['student'], attributes: { supannEtuEtape: ['L2BIO'] } });
+  const gone = await addPerson(db, nord, { familyName: 'Partie', affiliations: ['student'], attributes: { supannEtuEtape: ['L2BIO'] } });
+  await db.withTenant(nord, (trx) => trx.updateTable('people').set({ status: 'deactivated' }).where('id', '=', gone).execute());
+  const people = { alice: await idOf('alice@univ-nord.example'), bob: await idOf('bob@univ-nord.example'), carol: await idOf('carol@univ-nord.example'), matching, gone };
+  const expected: Record<string, [string | null, string | null]> = { alice: ['owner', null], bob: ['member', null], carol: [null, null], matching: [null, 'member'], gone: [null, null] };
+  for (const [name, personId] of Object.entries(people)) {
+    const listed = (await groups.mine(tenantNord, { personId, roles: [] })).groups;
+    for (const [i, id] of [group, dynamic].entries()) {
+      const one = await groups.membership(tenantNord, personId, id);
+      t.equal(one?.role ?? null, expected[name]![i], `${name} in ${i ? 'the dynamic group' : 'the workgroup'}`);
+      t.equal(one?.role ?? null, listed.find((g) => g.id === id)?.role ?? null, `${name}: the same as mine()`);
+    }
+  }
+  t.equal(await groups.membership(tenantSud, people.alice, group), null, "nord's group asked on sud: nothing");
+  t.equal(await groups.membership(tenantNord, people.alice, 'not-an-id'), null);
 });
