@@ -18,6 +18,7 @@ import { parse, type CsvError } from 'csv-parse';
 import { Readable } from 'node:stream';
 
 export const MAX_CSV_BYTES = 40 * 1024 * 1024;
+const TEXT_STEP = 8 * 1024;
 
 export interface CsvPerson {
   line: number;
@@ -41,13 +42,13 @@ export interface Problem {
 }
 
 export interface ParsedCsv {
-  people: CsvPerson[];
+  /** The first problems (ParseOptions.problemLimit), in line order. */
   problems: Problem[];
+  /** Lines refused, all of them (problems keeps the first ones only). */
+  bad: number;
   /** The file as a whole cannot be read: nothing else is reported. */
   fatal?: string;
   lines: number;
-  /** Identifiers found on more than one line: none of their lines is applied. */
-  duplicated?: Set<string>;
 }
 
 const KNOWN: Record<string, keyof CsvPerson | 'skip'> = {
@@ -70,18 +71,32 @@ const FALSE = new Set(['non', 'false', '0', 'no', 'n', '']);
 const MAIL = /^[^@\s<>"]{1,64}@[^@\s<>"]{1,253}$/;
 const GROUP_CODE = /^[\p{L}\p{N}][\p{L}\p{N}._:-]{0,99}$/u;
 
-/** Strings of the file, decoded strictly: invalid UTF-8 stops with its byte offset. */
-async function* decoded(body: Buffer): AsyncGenerator<string> {
+/** The file's text, decoded strictly as its pieces come: invalid UTF-8 stops with its byte offset. */
+async function* decoded(pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, read: { bytes: number }): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  const step = 1 << 20;
-  for (let offset = 0; offset < body.length; offset += step) {
-    const chunk = body.subarray(offset, offset + step);
-    try {
-      yield decoder.decode(chunk, { stream: offset + step < body.length });
-    } catch {
-      throw new EncodingError(offset);
+  for await (const piece of pieces) {
+    if (read.bytes + piece.length > MAX_CSV_BYTES) throw new FileError(`Le fichier dépasse ${MAX_CSV_BYTES / 1024 / 1024} Mo.`);
+    // A little text at a time: the parser turns all it is given into records at once, and they
+    // wait for the caller (who may be writing to the database) in its buffer.
+    for (let offset = 0; offset < piece.length; offset += TEXT_STEP) {
+      const bytes = piece.subarray(offset, offset + TEXT_STEP);
+      let text: string;
+      try {
+        text = decoder.decode(bytes, { stream: true });
+      } catch {
+        throw new EncodingError(read.bytes);
+      }
+      read.bytes += bytes.length;
+      if (text) yield text;
     }
   }
+  let rest: string;
+  try {
+    rest = decoder.decode();
+  } catch {
+    throw new EncodingError(read.bytes);
+  }
+  if (rest) yield rest;
 }
 
 class EncodingError extends Error {
@@ -90,83 +105,101 @@ class EncodingError extends Error {
   }
 }
 
-function delimiterOf(body: Buffer): string {
-  const firstLine = body.subarray(0, Math.min(body.length, 4096)).toString('utf8').split(/\r?\n/)[0] ?? '';
+/** Something about the file as a whole (its size): the message is the run's error. */
+class FileError extends Error {}
+
+function delimiterOf(text: string): string {
+  const firstLine = text.slice(0, 4096).split(/\r?\n/)[0] ?? '';
   return (firstLine.match(/;/g)?.length ?? 0) >= (firstLine.match(/,/g)?.length ?? 0) ? ';' : ',';
 }
 
 export interface ParseOptions {
-  /**
-   * Called for each valid line, in order, awaited (the parser waits: the file is streamed). Given
-   * it, the people are not kept in the result. A line whose identifier comes again later is
-   * passed too: duplicates are known at the end (ParsedCsv.duplicated).
-   */
-  onPerson?: (person: CsvPerson) => Promise<void> | void;
+  /** Called for each valid line, in order, awaited (the parser waits: the file is streamed). */
+  onPerson: (person: CsvPerson) => Promise<void> | void;
+  /** How many problems the result keeps (the first ones); ParsedCsv.bad counts them all. */
+  problemLimit?: number;
 }
 
-export async function parseCsv(body: Buffer, options: ParseOptions = {}): Promise<ParsedCsv> {
-  if (body.length > MAX_CSV_BYTES) return { people: [], problems: [], lines: 0, fatal: `Le fichier dépasse ${MAX_CSV_BYTES / 1024 / 1024} Mo.` };
-  if (body.length === 0) return { people: [], problems: [], lines: 0, fatal: 'Le fichier est vide.' };
+/**
+ * Parses the file as its pieces come (a Buffer's subarrays, or pieces read from storage): only
+ * the line being read is held, never the file or its people. The parser keeps nothing per line,
+ * so an identifier found on several lines is not its concern: the caller, which keeps the
+ * people somewhere (imports.ts: a staging table), finds those.
+ */
+export async function parseCsv(pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ParseOptions): Promise<ParsedCsv> {
+  const limit = options.problemLimit ?? 1000;
   const problems: Problem[] = [];
-  const people: CsvPerson[] = [];
-  const seen = new Map<string, number>();
-  let columns: { index: number; target: keyof CsvPerson | 'attribute'; name: string }[] | undefined;
+  let bad = 0;
+  const refuse = (problem: Problem) => {
+    bad++;
+    if (problems.length < limit) problems.push(problem);
+  };
+  const read = { bytes: 0 };
+  const fatal = (message: string, lines: number): ParsedCsv => ({ problems: [], bad: 0, lines, fatal: message });
+  let columns: Column[] | undefined;
   let width = 0;
   let lines = 0;
-  const parser = parse({
-    delimiter: delimiterOf(body),
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    skip_records_with_error: true,
-    info: true,
-    max_record_size: 64 * 1024,
-  });
-  parser.on('skip', (error: CsvError) => {
-    problems.push({ line: (error as CsvError & { lines?: number }).lines, reason: `guillemets mal fermés ou champ invalide (${error.message})` });
-  });
-  const source = Readable.from(decoded(body));
-  source.on('error', (error) => parser.destroy(error));
-  source.pipe(parser);
   try {
+    // The delimiter is read from the header line: text is taken until its end before parsing.
+    const texts = decoded(pieces, read);
+    let head = '';
+    for (let next = await texts.next(); !next.done; next = await texts.next()) {
+      head += next.value;
+      if (head.includes('\n') || head.length >= 4096) break;
+    }
+    if (read.bytes === 0) return fatal('Le fichier est vide.', 0);
+    const parser = parse({
+      delimiter: delimiterOf(head),
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      info: true,
+      max_record_size: 64 * 1024,
+    });
+    parser.on('skip', (error: CsvError) => {
+      refuse({ line: (error as CsvError & { lines?: number }).lines, reason: `guillemets mal fermés ou champ invalide (${error.message})` });
+    });
+    const source = Readable.from(
+      (async function* () {
+        yield head;
+        yield* texts;
+      })(),
+    );
+    source.on('error', (error) => parser.destroy(error));
+    source.pipe(parser);
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = info.lines;
       lines = line;
       if (!columns) {
         const header = headerOf(record);
-        if ('fatal' in header) return { people: [], problems: [], lines, fatal: header.fatal };
+        if ('fatal' in header) {
+          source.destroy();
+          return fatal(header.fatal, lines);
+        }
         columns = header.columns;
         width = record.length;
         continue;
       }
       if (record.length !== width) {
-        problems.push({ line, reason: `${record.length} colonnes au lieu de ${width}` });
+        refuse({ line, reason: `${record.length} colonnes au lieu de ${width}` });
         continue;
       }
-      const person = personOf(record, columns, line, problems);
-      if (!person) continue;
-      const first = seen.get(person.externalId);
-      if (first !== undefined) {
-        problems.push({ line, reason: `identifiant « ${person.externalId} » en double (déjà ligne ${first})` });
-        continue;
-      }
-      seen.set(person.externalId, line);
-      if (options.onPerson) await options.onPerson(person);
-      else people.push(person);
+      const person = personOf(record, columns, line, refuse);
+      if (person) await options.onPerson(person);
     }
   } catch (error) {
-    if (error instanceof EncodingError) {
-      return { people: [], problems: [], lines, fatal: `Le fichier n'est pas en UTF-8 (octet ${error.near} environ) : enregistrez-le en « CSV UTF-8 ».` };
-    }
+    if (error instanceof EncodingError) return fatal(`Le fichier n'est pas en UTF-8 (octet ${error.near} environ) : enregistrez-le en « CSV UTF-8 ».`, lines);
+    if (error instanceof FileError) return fatal(error.message, lines);
     throw error;
   }
-  if (!columns) return { people: [], problems: [], lines, fatal: "Le fichier n'a pas de ligne d'en-tête." };
-  // A duplicate makes both lines suspect: the first is refused too, so nothing is half-applied.
-  const duplicated = new Set(problems.filter((p) => p.reason.includes('en double')).map((p) => /« (.*) »/.exec(p.reason)![1]!));
-  return { people: people.filter((p) => !duplicated.has(p.externalId)), problems, lines, duplicated };
+  if (!columns) return fatal("Le fichier n'a pas de ligne d'en-tête.", lines);
+  return { problems, bad, lines };
 }
 
-function headerOf(record: string[]): { columns: { index: number; target: keyof CsvPerson | 'attribute'; name: string }[] } | { fatal: string } {
+type Column = { index: number; target: keyof CsvPerson | 'attribute'; name: string };
+
+function headerOf(record: string[]): { columns: Column[] } | { fatal: string } {
   const names = record.map((n) => n.trim());
   const lower = names.map((n) => n.toLowerCase());
   const missing = REQUIRED.filter((r) => !lower.includes(r));
@@ -187,10 +220,10 @@ function headerOf(record: string[]): { columns: { index: number; target: keyof C
 
 const list = (value: string) => value.split('|').map((v) => v.trim()).filter(Boolean);
 
-function personOf(record: string[], columns: { index: number; target: keyof CsvPerson | 'attribute'; name: string }[], line: number, problems: Problem[]): CsvPerson | undefined {
+function personOf(record: string[], columns: Column[], line: number, refuse: (problem: Problem) => void): CsvPerson | undefined {
   const person: CsvPerson = { line, externalId: '', familyName: '', givenName: '', displayName: '', mail: null, affiliations: [], affectation: null, title: null, officePhone: null, redList: false, groups: [], attributes: {} };
   const bad = (reason: string) => {
-    problems.push({ line, reason });
+    refuse({ line, reason });
     return undefined;
   };
   for (const { index, target, name } of columns) {

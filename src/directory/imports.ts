@@ -2,8 +2,10 @@
 // memberships) checked against the people of the tenant, then either a report (dry run) or one
 // transaction that applies all of it (real run). Same file twice: the second plan is empty.
 // A real run with a bad line applies nothing (a missing line would otherwise read as a person
-// to deactivate); one that would deactivate more than the threshold stops until forced.
-import { sql, type SqlBool } from 'kysely';
+// to deactivate); one that would deactivate more than the threshold stops until forced; one
+// that would take the tenant over its people quota is refused. All three are known before the
+// run writes anything, and their report says what the run would have done.
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
 import type { Logger } from 'pino';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, NotFoundError, PayloadTooLargeError } from '../platform/errors.js';
@@ -14,6 +16,18 @@ export const DEFAULT_DEACTIVATION_THRESHOLD = 0.05;
 export type Source = 'csv' | 'ldap';
 const REPORT_LIMIT = 1000;
 const BATCH = 500;
+/** People staged, then planned and applied, at a time by a CSV run. */
+const CHUNK = 2000;
+/**
+ * People a CSV run sends to its staging table at a time, and bytes of its stored file read at a
+ * time: each is one string in this process (the statement's JSON parameter, the piece's hex
+ * text), kept small, so that what a run allocates dies young instead of piling up in V8's old
+ * space until a full collection (bench/directory.ts: the worker's peak RSS).
+ */
+const STAGE_BATCH = 250;
+const FILE_PIECE = 48 * 1024;
+/** People a run changes from which it refreshes the statistics of the word tables (analyzeWords). */
+const ANALYZE_AFTER_CHANGES = 1000;
 
 export interface Change {
   action: 'create' | 'update' | 'reactivate' | 'deactivate';
@@ -107,14 +121,8 @@ export async function planImport(trx: TenantDb, tenantId: string, people: CsvPer
       if (!plan.groups.has(code)) plan.groups.set(code, new Set());
       plan.groups.get(code)!.add(person.externalId);
     }
-    const row = byExternal.get(person.externalId);
-    if (!row) {
-      plan.upserts.push({ person, id: newId(), action: 'create' });
-      continue;
-    }
-    const fields = changedFields(row, person, source);
-    if (row.status === 'deactivated') plan.upserts.push({ person, id: row.id, action: 'reactivate', fields });
-    else if (fields.length) plan.upserts.push({ person, id: row.id, action: 'update', fields });
+    const upsert = planPerson(person, byExternal.get(person.externalId), source);
+    if (upsert) plan.upserts.push(upsert);
     else plan.unchanged++;
   }
   // Only people this source brought in are deactivated when they leave it (not guests who logged in).
@@ -124,25 +132,56 @@ export async function planImport(trx: TenantDb, tenantId: string, people: CsvPer
   return plan;
 }
 
-/** The create/update/reactivate part of a plan for some of the file's people (streamed runs). */
-async function planChunk(trx: TenantDb, tenantId: string, people: CsvPerson[], source: Source): Promise<Pick<Plan, 'upserts' | 'unchanged'>> {
-  const columns = ['id', 'external_id', 'display_name', 'given_name', 'family_name', 'mail', 'affiliations', 'affectation', 'title', 'office_phone', 'red_list', 'status', 'source', 'attributes'] as const;
-  const rows = people.length
-    ? ((await trx.selectFrom('people').select(columns).where('tenant_id', '=', tenantId).where(sql<SqlBool>`external_id = any(${people.map((p) => p.externalId)}::text[])`).execute()) as Existing[])
-    : [];
-  const byExternal = new Map(rows.map((row) => [row.external_id, row]));
-  const out: Pick<Plan, 'upserts' | 'unchanged'> = { upserts: [], unchanged: 0 };
-  for (const person of people) {
-    const row = byExternal.get(person.externalId);
-    if (!row) out.upserts.push({ person, id: newId(), action: 'create' });
-    else {
-      const fields = changedFields(row, person, source);
-      if (row.status === 'deactivated') out.upserts.push({ person, id: row.id, action: 'reactivate', fields });
-      else if (fields.length) out.upserts.push({ person, id: row.id, action: 'update', fields });
-      else out.unchanged++;
-    }
+/** What a run does to one person of its source, given their row if they have one: nothing when unchanged. */
+function planPerson(person: CsvPerson, row: Existing | undefined, source: Source): Plan['upserts'][number] | undefined {
+  if (!row) return { person, id: newId(), action: 'create' };
+  const fields = changedFields(row, person, source);
+  if (row.status === 'deactivated') return { person, id: row.id, action: 'reactivate', fields };
+  if (fields.length) return { person, id: row.id, action: 'update', fields };
+  return undefined;
+}
+
+/**
+ * A run's stored file (directory_import_files.body), a piece at a time: PostgreSQL reads a
+ * slice of the value (substring), so the file is never whole in this process.
+ */
+async function* storedFile(trx: TenantDb, tenantId: string, importId: string, size: number, onRead: (bytes: number) => Promise<void>): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < size; offset += FILE_PIECE) {
+    const { piece } = await trx
+      .selectFrom('directory_import_files')
+      .select(sql<Buffer>`substring(body from ${offset + 1}::int for ${FILE_PIECE}::int)`.as('piece'))
+      .where('tenant_id', '=', tenantId)
+      .where('import_id', '=', importId)
+      .executeTakeFirstOrThrow();
+    yield piece;
+    await onRead(offset + piece.length);
+  }
+}
+
+/** Two lists of problems, each in line order, as one. */
+function inLineOrder(a: Problem[], b: Problem[]): Problem[] {
+  const out: Problem[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && (a[i]!.line ?? 0) <= (b[j]!.line ?? 0))) out.push(a[i++]!);
+    else out.push(b[j++]!);
   }
   return out;
+}
+
+/**
+ * After a run that changed many people: the planner statistics of people and of the white
+ * pages' word tables brought up to date at once (migrations/0028), rather than when autovacuum
+ * next passes, so the searches that follow an import are planned on what is there now. The run
+ * has committed: a failure here is logged, not the run's.
+ */
+async function analyzeWords(database: DbHandle, tenantId: string, importId: string, log?: Logger): Promise<void> {
+  try {
+    await sql`select directory_analyze_words()`.execute(database.db);
+  } catch (error) {
+    log?.warn({ tenant: tenantId, import: importId, err: error }, 'directory import: could not analyze the word tables');
+  }
 }
 
 class RunStop extends Error {
@@ -170,17 +209,7 @@ export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, pro
       red_list: p.redList,
       attributes: p.attributes,
     }));
-    await sql`
-      insert into people (tenant_id, id, external_id, display_name, given_name, family_name, mail, affiliations, affectation, title, office_phone, red_list, attributes, source, status, deactivated_at, updated_at)
-      select ${tenantId}::uuid, r.id, r.external_id, r.display_name, r.given_name, r.family_name, r.mail, r.affiliations, r.affectation, r.title, r.office_phone, r.red_list, r.attributes, ${source}, 'active', null, ${now}
-      from jsonb_to_recordset(${rows as never}::jsonb) as r(id uuid, external_id text, display_name text, given_name text, family_name text, mail text, affiliations text[], affectation text, title text, office_phone text, red_list boolean, attributes jsonb)
-      on conflict (tenant_id, external_id) do update set
-        display_name = excluded.display_name, given_name = excluded.given_name, family_name = excluded.family_name, mail = excluded.mail,
-        affiliations = excluded.affiliations, affectation = excluded.affectation, title = excluded.title, office_phone = excluded.office_phone,
-        red_list = excluded.red_list,
-        -- Attributes from the file replace those of the same name; others (from logins) stay.
-        attributes = people.attributes || excluded.attributes,
-        source = excluded.source, status = excluded.status, deactivated_at = null, updated_at = excluded.updated_at`.execute(trx);
+    await upsertPeople(trx, tenantId, source, now, sql`jsonb_to_recordset(${rows as never}::jsonb) as r(id uuid, external_id text, display_name text, given_name text, family_name text, mail text, affiliations text[], affectation text, title text, office_phone text, red_list boolean, attributes jsonb)`);
     await progress(0.5 + (0.4 * (i + rows.length)) / Math.max(plan.upserts.length, 1));
   }
   for (let i = 0; i < plan.deactivate.length; i += BATCH) {
@@ -190,6 +219,40 @@ export async function applyPlan(trx: TenantDb, tenantId: string, plan: Plan, pro
   // An incremental run sees part of the people: group memberships are reconciled by full runs.
   if (!full) return { groupsCreated: 0, membershipsAdded: 0, membershipsRemoved: 0 };
   return syncImportedGroups(trx, tenantId, plan.groups, source, plan.groupDetails);
+}
+
+/**
+ * People written from `rows`, a relation r(id, external_id, display_name, given_name, family_name,
+ * mail, affiliations, affectation, title, office_phone, red_list, attributes): created, or
+ * updated (and reactivated) when the tenant has their external_id already.
+ */
+async function upsertPeople(trx: TenantDb, tenantId: string, source: Source, now: Date, rows: RawBuilder<unknown>): Promise<void> {
+  await sql`
+    insert into people (tenant_id, id, external_id, display_name, given_name, family_name, mail, affiliations, affectation, title, office_phone, red_list, attributes, source, status, deactivated_at, updated_at)
+    select ${tenantId}::uuid, r.id, r.external_id, r.display_name, r.given_name, r.family_name, r.mail, r.affiliations, r.affectation, r.title, r.office_phone, r.red_list, r.attributes, ${source}, 'active', null, ${now}
+    from ${rows}
+    on conflict (tenant_id, external_id) do update set
+      display_name = excluded.display_name, given_name = excluded.given_name, family_name = excluded.family_name, mail = excluded.mail,
+      affiliations = excluded.affiliations, affectation = excluded.affectation, title = excluded.title, office_phone = excluded.office_phone,
+      red_list = excluded.red_list,
+      -- Attributes from the file replace those of the same name; others (from logins) stay.
+      attributes = people.attributes || excluded.attributes,
+      source = excluded.source, status = excluded.status, deactivated_at = null, updated_at = excluded.updated_at`.execute(trx);
+}
+
+/** The staged people of a CSV run (csv_import_people) at these lines, written with these ids: no person travels back from JavaScript. */
+async function upsertStaged(trx: TenantDb, tenantId: string, now: Date, upserts: { line: number; id: string }[]): Promise<void> {
+  await upsertPeople(
+    trx,
+    tenantId,
+    'csv',
+    now,
+    sql`(select u.id, x."externalId" as external_id, x."displayName" as display_name, x."givenName" as given_name, x."familyName" as family_name, x.mail,
+                x.affiliations, x.affectation, x.title, x."officePhone" as office_phone, x."redList" as red_list, x.attributes
+         from unnest(${upserts.map((u) => u.line)}::int[], ${upserts.map((u) => u.id)}::uuid[]) as u(line, id)
+         join csv_import_people s on s.line = u.line
+         cross join lateral jsonb_to_record(s.person) as x("externalId" text, "displayName" text, "givenName" text, "familyName" text, mail text, affiliations text[], affectation text, title text, "officePhone" text, "redList" boolean, attributes jsonb)) as r`,
+  );
 }
 
 /** Imported groups of a source (source_key <source>:<code>): members exactly as the source says. */
@@ -387,11 +450,6 @@ export function createImports(database: DbHandle) {
         lastProgress = percent;
         await setRun(tenantId, id, { progress: percent });
       };
-      const file = await database.withTenant(tenantId, (trx) => trx.selectFrom('directory_import_files').select('body').where('tenant_id', '=', tenantId).where('import_id', '=', id).executeTakeFirst());
-      if (!file) {
-        await setRun(tenantId, id, { status: 'failed', error: "Le fichier de l'import est introuvable.", finished_at: new Date() });
-        return 'failed';
-      }
       const finish = async (trx: TenantDb | undefined, status: ImportRun['status'], fields: { counts?: Record<string, number>; report?: object; error?: string | null }) => {
         const set = { status, progress: 100, finished_at: new Date(), ...(fields.counts ? { counts: fields.counts } : {}), ...(fields.report ? { report: fields.report } : {}), error: fields.error ?? null };
         const q = (t: TenantDb) => t.updateTable('directory_imports').set(set).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -400,101 +458,131 @@ export function createImports(database: DbHandle) {
         log?.info({ import: id, status, counts: fields.counts }, 'directory import finished');
         return status;
       };
-      // Who is in the file and in which groups goes to a staging table of the run's transaction,
-      // not to JavaScript sets: deactivations and group memberships are then set operations in
-      // PostgreSQL, and memory holds one chunk of people at a time (bench/directory.ts: peak RSS).
-      // Pass 1 streams the file to check it and stage who is in it; pass 2 streams it again,
-      // planning and applying a chunk of people at a time, all in the run's one transaction,
+      // The file is read from the database a piece at a time and parsed as it comes; each valid
+      // line goes to a staging table of the run's transaction, not to JavaScript. Duplicates, the
+      // counts that decide whether the run may write, deactivations and group memberships are
+      // then set operations in PostgreSQL, and planning reads the staged people back a chunk at a
+      // time: memory holds one chunk of people whatever the size of the file or of the tenant
+      // (bench/directory.ts: the worker's peak RSS). All of it in the run's one transaction,
       // under a per-tenant lock (two runs never interleave).
+      let outcome: { status: ImportRun['status']; changed: number };
       try {
-        return await database.withTenant(tenantId, async (trx) => {
+        outcome = await database.withTenant(tenantId, async (trx) => {
           await sql`select pg_advisory_xact_lock(hashtextextended(${`directory-import:${tenantId}`}, 0))`.execute(trx);
-          await sql`create temporary table csv_import_people (external_id text primary key, groups text[] not null) on commit drop`.execute(trx);
-          let staged: CsvPerson[] = [];
+          // A repeated job that waited for the lock may find the run finished by the first one.
+          const current = await trx.selectFrom('directory_imports').select('status').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirstOrThrow();
+          if (current.status !== 'queued' && current.status !== 'running') return { status: current.status, changed: 0 };
+          const file = await trx.selectFrom('directory_import_files').select(sql<number>`octet_length(body)`.as('size')).where('tenant_id', '=', tenantId).where('import_id', '=', id).executeTakeFirst();
+          if (!file) return { status: await finish(trx, 'failed', { error: "Le fichier de l'import est introuvable." }), changed: 0 };
+          await sql`create temporary table csv_import_people (line integer primary key, external_id text not null, groups text[] not null, person jsonb not null) on commit drop`.execute(trx);
+          // Each person as JSON text at once: the batch holds strings, and the person objects die young.
+          let staged: string[] = [];
           const stage = async () => {
             if (staged.length === 0) return;
-            await sql`insert into csv_import_people (external_id, groups)
-                      select e, string_to_array(g, '|') from unnest(${staged.map((p) => p.externalId)}::text[], ${staged.map((p) => p.groups.join('|'))}::text[]) as x(e, g)`.execute(trx);
+            await sql`insert into csv_import_people (line, external_id, groups, person)
+                      select (p->>'line')::int, p->>'externalId', array(select jsonb_array_elements_text(p->'groups')), p
+                      from jsonb_array_elements(${`[${staged.join(',')}]`}::text::jsonb) as p`.execute(trx);
             staged = [];
           };
-          const parsed = await parseCsv(file.body, {
+          const parsed = await parseCsv(storedFile(trx, tenantId, id, file.size, (bytes) => progress((0.3 * bytes) / file.size)), {
+            problemLimit: REPORT_LIMIT,
             async onPerson(person) {
-              staged.push(person);
-              if (staged.length >= 2000) await stage();
+              staged.push(JSON.stringify(person));
+              if (staged.length >= STAGE_BATCH) await stage();
             },
           });
-          await stage();
-          await progress(0.2);
           if (parsed.fatal) throw new RunStop('failed', { lines: parsed.lines }, { problems: [{ reason: parsed.fatal }] }, parsed.fatal);
-          const duplicated = parsed.duplicated ?? new Set<string>();
-          // A duplicate makes all its lines suspect: none of them is applied (the first was staged).
-          if (duplicated.size) await sql`delete from csv_import_people where external_id = any(${[...duplicated]}::text[])`.execute(trx);
-          const problems = parsed.problems.slice(0, REPORT_LIMIT);
-          const bad = parsed.problems.length;
+          await stage();
+          await sql`create index on csv_import_people (external_id)`.execute(trx);
+          await sql`analyze csv_import_people`.execute(trx);
+          // An identifier on several lines makes all of them suspect: each line after its first is
+          // reported, and none of them is applied.
+          const repeated = (
+            await sql<{ line: number; external_id: string; first: number; total: number }>`
+              select line, external_id, first, count(*) over ()::int as total
+              from (select line, external_id, min(line) over (partition by external_id) as first from csv_import_people) s
+              where line > first order by line limit ${REPORT_LIMIT}`.execute(trx)
+          ).rows;
+          if (repeated.length) await sql`delete from csv_import_people s where exists (select from csv_import_people o where o.external_id = s.external_id and o.line <> s.line)`.execute(trx);
+          const bad = parsed.bad + (repeated[0]?.total ?? 0);
+          const problems = inLineOrder(parsed.problems, repeated.map((r) => ({ line: r.line, reason: `identifiant « ${r.external_id} » en double (déjà ligne ${r.first})` }))).slice(0, REPORT_LIMIT);
           const inFile = sql`select from csv_import_people s where s.external_id = people.external_id`;
           const leaving = trx.selectFrom('people').where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').where(sql<SqlBool>`not exists (${inFile})`);
-          const [{ n: toDeactivate }, { active }, { staged: total }] = await Promise.all([
+          const [{ n: toDeactivate }, { active }, listed] = await Promise.all([
             leaving.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
             trx.selectFrom('people').select(sql<number>`count(*)::int`.as('active')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirstOrThrow(),
-            sql<{ staged: number }>`select count(*)::int as staged from csv_import_people`.execute(trx).then((r) => r.rows[0]!),
+            sql<{ people: number; creating: number; reactivating: number }>`
+              select count(*)::int as people, (count(*) filter (where p.id is null))::int as creating, (count(*) filter (where p.status = 'deactivated'))::int as reactivating
+              from csv_import_people s left join people p on p.tenant_id = ${tenantId}::uuid and p.external_id = s.external_id`
+              .execute(trx)
+              .then((r) => r.rows[0]!),
           ]);
-          const apply = !run.dry_run && bad === 0 && (run.forced || toDeactivate <= Math.floor(active * threshold));
+          // Whether the run writes is known before it writes anything: a refused run only reports.
+          const limit = Math.floor(active * threshold);
+          const after = active + listed.creating + listed.reactivating - toDeactivate;
+          const refusal: { status: 'failed' | 'needs_force'; error: string } | undefined = run.dry_run
+            ? undefined
+            : bad > 0
+              ? { status: 'failed', error: `${bad} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` }
+              : !run.forced && toDeactivate > limit
+                ? {
+                    status: 'needs_force',
+                    error: `Cet import désactiverait ${toDeactivate} compte(s) sur ${active} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
+                  }
+                : after > maxPeople
+                  ? { status: 'failed', error: `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.` }
+                  : undefined;
+          const apply = !run.dry_run && !refusal;
           const tally = { create: 0, update: 0, reactivate: 0 };
           const changes: Change[] = [];
           let unchanged = 0;
-          let chunk: CsvPerson[] = [];
           let done = 0;
-          const flush = async () => {
-            const part = await planChunk(trx, tenantId, chunk, 'csv');
-            unchanged += part.unchanged;
-            for (const u of part.upserts) {
-              tally[u.action]++;
-              if (changes.length < REPORT_LIMIT) changes.push({ action: u.action, id: u.person.externalId, ...(u.fields?.length ? { fields: u.fields } : {}) });
+          const now = new Date();
+          // The staged people with their row, if any, a chunk at a time in line order. Someone new
+          // needs no comparison: their person stays in the staging table, which the write reads.
+          for (let last = 0; ; ) {
+            const rows = (
+              await sql<Omit<Existing, 'id'> & { id: string | null; line: number; person: CsvPerson | null }>`
+                select s.line, s.external_id, case when p.id is not null then s.person end as person,
+                       p.id, p.display_name, p.given_name, p.family_name, p.mail, p.affiliations, p.affectation, p.title, p.office_phone, p.red_list, p.status, p.source, p.attributes
+                from csv_import_people s left join people p on p.tenant_id = ${tenantId}::uuid and p.external_id = s.external_id
+                where s.line > ${last} order by s.line limit ${CHUNK}`.execute(trx)
+            ).rows;
+            if (rows.length === 0) break;
+            last = rows[rows.length - 1]!.line;
+            const writes: { line: number; id: string }[] = [];
+            for (const row of rows) {
+              const planned = row.id === null ? ({ action: 'create', id: newId() } as const) : planPerson(row.person!, { ...row, id: row.id }, 'csv');
+              if (!planned) {
+                unchanged++;
+                continue;
+              }
+              writes.push({ line: row.line, id: planned.id });
+              tally[planned.action]++;
+              if (changes.length < REPORT_LIMIT) changes.push({ action: planned.action, id: row.external_id, ...('fields' in planned && planned.fields?.length ? { fields: planned.fields } : {}) });
             }
-            if (apply) await applyPlan(trx, tenantId, { upserts: part.upserts, deactivate: [], unchanged: 0, activeCount: active, groups: new Map() }, async () => {}, 'csv', false);
-            done += chunk.length;
-            chunk = [];
-            await progress(0.2 + (0.7 * done) / Math.max(total, 1));
-          };
-          await parseCsv(file.body, {
-            async onPerson(person) {
-              if (duplicated.has(person.externalId)) return;
-              chunk.push(person);
-              if (chunk.length >= 2000) await flush();
-            },
-          });
-          await flush();
+            if (apply && writes.length) await upsertStaged(trx, tenantId, now, writes);
+            done += rows.length;
+            await progress(0.3 + (0.6 * done) / Math.max(listed.people, 1));
+          }
           const counts = { lines: parsed.lines, bad, ...tally, deactivate: toDeactivate, unchanged };
           if (changes.length < REPORT_LIMIT && toDeactivate > 0) {
             const gone = await leaving.select('external_id').orderBy('external_id').limit(REPORT_LIMIT - changes.length).execute();
             for (const d of gone) changes.push({ action: 'deactivate', id: d.external_id });
           }
           const report = { problems, changes };
-          if (run.dry_run) return finish(trx, 'succeeded', { counts, report });
-          if (bad > 0) return finish(trx, 'failed', { counts, report, error: `${bad} ligne(s) refusée(s) : rien n'a été modifié. Corrigez le fichier et relancez.` });
-          if (!apply) {
-            const limit = Math.floor(active * threshold);
-            return finish(trx, 'needs_force', {
-              counts,
-              report,
-              error: `Cet import désactiverait ${toDeactivate} compte(s) sur ${active} actifs, plus que le seuil de ${Math.round(threshold * 100)} % (${limit}) : rien n'a été modifié. Vérifiez le fichier, puis forcez l'import si c'est voulu.`,
-            });
-          }
-          const after = active + tally.create + tally.reactivate - toDeactivate;
-          if (after > maxPeople) {
-            // Some chunks are applied already: this transaction is rolled back, and the run says why.
-            throw new RunStop('failed', counts, report, `Après cet import, ${after} personnes seraient actives, plus que le quota de l'établissement (${maxPeople}) : rien n'a été modifié.`);
-          }
-          const now = new Date();
+          if (!apply) return { status: await finish(trx, refusal?.status ?? 'succeeded', { counts, report, error: refusal?.error ?? null }), changed: 0 };
           await trx.updateTable('people').set({ status: 'deactivated', deactivated_at: now, updated_at: now }).where('tenant_id', '=', tenantId).where('source', '=', 'csv').where('status', '=', 'active').where(sql<SqlBool>`not exists (${inFile})`).execute();
           const groupCounts = await syncStagedGroups(trx, tenantId);
           await trx.deleteFrom('directory_import_files').where('tenant_id', '=', tenantId).where('import_id', '=', id).execute();
-          return finish(trx, 'succeeded', { counts: { ...counts, ...groupCounts }, report });
+          return { status: await finish(trx, 'succeeded', { counts: { ...counts, ...groupCounts }, report }), changed: tally.create + tally.update + tally.reactivate + toDeactivate };
         });
       } catch (error) {
         if (error instanceof RunStop) return finish(undefined, error.status, { counts: error.counts, report: error.report, error: error.message });
         throw error;
       }
+      if (outcome.changed >= ANALYZE_AFTER_CHANGES) await analyzeWords(database, tenantId, id, log);
+      return outcome.status;
     },
   };
 }

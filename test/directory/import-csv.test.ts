@@ -1,5 +1,6 @@
 // CSV imports: dry run report, idempotent real run, atomicity, bad input of every kind, the
-// deactivation threshold, formula injection on export, admin-only pages, and one tenant only.
+// deactivation threshold, the people quota, files read in pieces, statistics after big runs,
+// formula injection on export, admin-only pages, and one tenant only.
 import t from 'tap';
 import { sql } from 'kysely';
 import { createImports } from '../../src/directory/imports.js';
@@ -109,12 +110,91 @@ t.test('imported groups follow the file: a person who changes group leaves the o
   t.same(await members('M1INF'), [], 'the emptied group stays, without members');
 });
 
-t.test("an import that would exceed the tenant's people quota applies nothing", async (t) => {
+t.test("an import that would exceed the tenant's people quota is refused before it writes, and says what it would have done", async (t) => {
   const before = await count();
+  // Any write to people during the run fails it otherwise: the refusal must come first.
+  await portique.database.owner.sql.unsafe(`
+    create function test_no_write() returns trigger language plpgsql as $$ begin raise exception 'people written'; end $$;
+    create trigger test_no_write before insert or update on people for each statement execute function test_no_write();`);
+  t.teardown(() => portique.database.owner.sql.unsafe('drop trigger if exists test_no_write on people; drop function if exists test_no_write();'));
   const id = await imports.createCsvRun(nord, { fileName: 'people.csv', body: file(people(60)), dryRun: false, requestedBy: null });
   t.equal(await imports.runCsv(nord, id, 0.05, undefined, 45), 'failed');
-  t.match((await imports.get(nord, id)).error, /quota de l'établissement \(45\)/);
+  const refused = await imports.get(nord, id);
+  t.match(refused.error, `Après cet import, 60 personnes seraient actives, plus que le quota de l'établissement (45) : rien n'a été modifié.`);
+  t.match(refused.counts, { create: 20, unchanged: 40, deactivate: 0 }, 'the counts of what it would have done');
+  t.equal(refused.changes.length, 20);
+  t.match(refused.changes[0], { action: 'create', id: 'p40@univ-nord.example' });
+  t.ok(refused.hasFile, 'the file stays, for a run once the quota allows it');
   t.equal(await count(), before);
+  await portique.database.owner.sql.unsafe('drop trigger test_no_write on people; drop function test_no_write();');
+  const within = await imports.createCsvRun(nord, { fileName: 'people.csv', body: file(people(45)), dryRun: false, requestedBy: null });
+  t.equal(await imports.runCsv(nord, within, 0.05, undefined, 45), 'succeeded', 'up to the quota is fine');
+  t.equal(await count(), 45);
+  t.equal((await run(file(people(40)), { forced: true })).status, 'succeeded');
+  t.equal(await count(), 40);
+});
+
+t.test('a file larger than the pieces it is read in: characters across pieces, and bad bytes found where they are', async (t) => {
+  // About 150 KB: read from the database in several pieces, decoded in many steps.
+  const accented = (i: number) => line(5000 + i, { sn: `Lefèvre-Hélène-Noël-Chloé-Anaïs-${i}` });
+  const lines = Array.from({ length: 2000 }, (_, i) => accented(i));
+  const body = file(lines);
+  t.ok(body.length > 3 * 48 * 1024);
+  const report = await run(body, { dryRun: true });
+  t.equal(report.status, 'succeeded');
+  t.match(report.counts, { lines: 2001, create: 2000, bad: 0 }, 'no character was cut between two pieces');
+  const at = body.length - 1000;
+  const broken = Buffer.concat([body.subarray(0, at), Buffer.from([0xc3, 0x28]), body.subarray(at)]);
+  const failed = await run(broken, { dryRun: true });
+  t.equal(failed.status, 'failed');
+  const near = Number(/octet (\d+) environ/.exec(failed.error ?? '')?.[1]);
+  t.ok(near <= at && near > at - 16 * 1024, `the bad byte is reported near where it is (${near}, at ${at})`);
+});
+
+t.test('bad lines: the report keeps the first 1000 in line order, the counts have them all; every line of a repeated identifier is out', async (t) => {
+  const bodyLines = [...Array.from({ length: 1100 }, (_, i) => line(3000 + i, { sn: '' })), line(7000), line(7001), line(7000, { sn: 'Autre' }), line(7000)];
+  const report = await run(file(bodyLines), { dryRun: true });
+  t.equal(report.status, 'succeeded');
+  t.match(report.counts, { bad: 1102, create: 1 }, 'p7001 only: p7000 is on three lines');
+  t.equal(report.problems.length, 1000);
+  t.same(report.problems.slice(0, 2), [
+    { line: 2, reason: 'nom (sn) vide' },
+    { line: 3, reason: 'nom (sn) vide' },
+  ]);
+  const small = await run(file([line(7000), line(1, { sn: '' }), line(7001), line(7000), line(2, { mail: 'x' }), line(7000)]), { dryRun: true });
+  t.same(
+    small.problems.map((p) => `${p.line}: ${p.reason}`),
+    ['3: nom (sn) vide', '5: identifiant « p7000@univ-nord.example » en double (déjà ligne 2)', '6: adresse de messagerie invalide « x »', '7: identifiant « p7000@univ-nord.example » en double (déjà ligne 2)'],
+    'repeated identifiers and other bad lines, in line order',
+  );
+  t.match(small.counts, { bad: 4, create: 1 });
+});
+
+t.test("a run that changes many people refreshes the word tables' statistics; a small one leaves them to autovacuum", async (t) => {
+  const analyzed = async () =>
+    Object.fromEntries(
+      (await portique.database.owner.sql<{ relname: string; n: number }[]>`
+        select relname, analyze_count::int as n from pg_stat_user_tables where relname in ('people', 'people_search_terms', 'directory_terms')`).map((r) => [r.relname, r.n]),
+    );
+  // Statistics reach the view within a second or so of the statement.
+  const settled = async (want: (n: Record<string, number>) => boolean) => {
+    for (let i = 0; i < 50; i++) {
+      const n = await analyzed();
+      if (want(n)) return n;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return analyzed();
+  };
+  const before = await analyzed();
+  const small = await run(file(people(45)), { forced: true });
+  t.equal(small.status, 'succeeded');
+  await new Promise((r) => setTimeout(r, 1500));
+  t.same(await analyzed(), before, 'a few changes: no ANALYZE');
+  const big = await run(file([...people(40), ...Array.from({ length: 1000 }, (_, i) => line(10_000 + i))]), { forced: true });
+  t.match(big.counts, { create: 1000 });
+  const after = await settled((n) => n.people_search_terms! > before.people_search_terms!);
+  for (const table of ['people', 'people_search_terms', 'directory_terms']) t.ok(after[table]! > before[table]!, `${table} analyzed`);
+  await run(file(people(40)), { forced: true });
 });
 
 t.test('BOM, comma separator, CRLF and quoted fields', async (t) => {
