@@ -26,6 +26,13 @@ const CHUNK = 2000;
  */
 const STAGE_BATCH = 250;
 const FILE_PIECE = 48 * 1024;
+/**
+ * People a CSV run writes a statement. The word tables' statement triggers (migrations/0026)
+ * rewrite the count of every word a statement touches, so each statement leaves a dead version of
+ * those rows in directory_terms until it is vacuumed, which the searches that follow walk: fewer,
+ * larger statements leave fewer (bench/directory.ts, 'search prefix p95 after import').
+ */
+const WRITE_BATCH = 10_000;
 /** People a run changes from which it refreshes the statistics of the word tables (analyzeWords). */
 const ANALYZE_AFTER_CHANGES = 1000;
 
@@ -538,6 +545,11 @@ export function createImports(database: DbHandle) {
           let unchanged = 0;
           let done = 0;
           const now = new Date();
+          let writes: { line: number; id: string }[] = [];
+          const write = async () => {
+            if (writes.length) await upsertStaged(trx, tenantId, now, writes);
+            writes = [];
+          };
           // The staged people with their row, if any, a chunk at a time in line order. Someone new
           // needs no comparison: their person stays in the staging table, which the write reads.
           for (let last = 0; ; ) {
@@ -550,21 +562,21 @@ export function createImports(database: DbHandle) {
             ).rows;
             if (rows.length === 0) break;
             last = rows[rows.length - 1]!.line;
-            const writes: { line: number; id: string }[] = [];
             for (const row of rows) {
               const planned = row.id === null ? ({ action: 'create', id: newId() } as const) : planPerson(row.person!, { ...row, id: row.id }, 'csv');
               if (!planned) {
                 unchanged++;
                 continue;
               }
-              writes.push({ line: row.line, id: planned.id });
+              if (apply) writes.push({ line: row.line, id: planned.id });
               tally[planned.action]++;
               if (changes.length < REPORT_LIMIT) changes.push({ action: planned.action, id: row.external_id, ...('fields' in planned && planned.fields?.length ? { fields: planned.fields } : {}) });
             }
-            if (apply && writes.length) await upsertStaged(trx, tenantId, now, writes);
+            if (writes.length >= WRITE_BATCH) await write();
             done += rows.length;
             await progress(0.3 + (0.6 * done) / Math.max(listed.people, 1));
           }
+          await write();
           const counts = { lines: parsed.lines, bad, ...tally, deactivate: toDeactivate, unchanged };
           if (changes.length < REPORT_LIMIT && toDeactivate > 0) {
             const gone = await leaving.select('external_id').orderBy('external_id').limit(REPORT_LIMIT - changes.length).execute();
