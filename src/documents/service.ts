@@ -10,7 +10,6 @@
 // rows locked, used + reserved checked), the bytes that land move from reserved to used in the
 // transaction that records them, and whatever is left is given back in a finally block, whatever
 // went wrong (S3 down, client gone, over quota).
-import { createHash } from 'node:crypto';
 import { PassThrough, Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -18,6 +17,7 @@ import { sql } from 'kysely';
 import type { DbHandle, TenantDb } from '../platform/db.js';
 import { BadRequestError, ConflictError, DomainError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../platform/errors.js';
 import { isUuid, newId } from '../platform/ids.js';
+import { streamHash, type StreamHash } from '../platform/hashing.js';
 import { bucketFor, tenantKey, type Storage } from '../platform/storage.js';
 import { parseSize, type Declaration } from '../tenancy/declaration.js';
 import type { Tenant } from '../tenancy/registry.js';
@@ -117,7 +117,7 @@ const interrupted = () => new BadRequestError("L'envoi a été interrompu avant 
 /** Counts and hashes what flows through; refuses a byte past `limit` and, with `exact`, an end short of it. */
 class Meter extends Transform {
   bytes = 0;
-  readonly hash = createHash('sha256');
+  private readonly hash: StreamHash;
   constructor(
     private readonly limit: number,
     private readonly tooLarge: () => DomainError,
@@ -127,15 +127,25 @@ class Meter extends Transform {
     // the reverse, with fewer stream turns per byte (bench/documents, 2 cores shared by client,
     // Portique and S3).
     super({ highWaterMark: 1024 * 1024 });
+    this.hash = streamHash(limit);
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return callback(this.tooLarge());
-    this.hash.update(chunk);
-    callback(null, chunk);
+    const wait = this.hash.update(chunk);
+    if (wait) wait.then(() => callback(null, chunk), callback);
+    else callback(null, chunk);
   }
   override _flush(callback: TransformCallback): void {
     callback(this.exact && this.bytes !== this.limit ? interrupted() : null);
+  }
+  /** The SHA-256 of the bytes that went through (hex). */
+  sha256(): Promise<string> {
+    return this.hash.digest();
+  }
+  /** For an upload that failed: the hash is not wanted. */
+  discard(): void {
+    this.hash.dispose();
   }
 }
 
@@ -225,6 +235,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         await upload.done();
       }
     } catch (error) {
+      meter.discard();
       // A multipart upload is aborted by lib-storage; a single PUT may still have landed.
       await deleteObjects(actor.tenant, [key]);
       file.stream.resume();
@@ -234,10 +245,17 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       throw new UnavailableError("Le stockage des documents ne répond pas : le fichier n'a pas été enregistré. Réessayez dans un moment.");
     }
     if (sourceError || (exact && meter.bytes !== exactLength)) {
+      meter.discard();
       await deleteObjects(actor.tenant, [key]);
       throw interrupted();
     }
-    return { size: meter.bytes, sha256: meter.hash.digest('hex') };
+    try {
+      return { size: meter.bytes, sha256: await meter.sha256() };
+    } catch {
+      // The hashing thread died: without its hash the file cannot be recorded (scans are keyed by it).
+      await deleteObjects(actor.tenant, [key]);
+      throw new UnavailableError("Le fichier n'a pas pu être enregistré. Réessayez dans un moment.");
+    }
   }
 
   /** Records a landed object as a new file or a new version of the file of that name. */
