@@ -112,6 +112,9 @@ const isUniqueViolation = (error: unknown) => (error as { code?: string })?.code
 /** S3's largest single PutObject; above it an upload must be multipart. */
 export const SINGLE_PUT_LIMIT = 5 * 1024 ** 3;
 
+/** The hashing thread died under an upload: Portique's failure, not the client's. */
+const unhashed = () => new UnavailableError("Le fichier n'a pas pu être enregistré. Réessayez dans un moment.");
+
 const interrupted = () => new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
 
 /** Counts and hashes what flows through; refuses a byte past `limit` and, with `exact`, an end short of it. */
@@ -133,7 +136,7 @@ class Meter extends Transform {
     this.bytes += chunk.length;
     if (this.bytes > this.limit) return callback(this.tooLarge());
     const wait = this.hash.update(chunk);
-    if (wait) wait.then(() => callback(null, chunk), callback);
+    if (wait) wait.then(() => callback(null, chunk), () => callback(unhashed()));
     else callback(null, chunk);
   }
   override _flush(callback: TransformCallback): void {
@@ -254,7 +257,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     } catch {
       // The hashing thread died: without its hash the file cannot be recorded (scans are keyed by it).
       await deleteObjects(actor.tenant, [key]);
-      throw new UnavailableError("Le fichier n'a pas pu être enregistré. Réessayez dans un moment.");
+      throw unhashed();
     }
   }
 

@@ -103,6 +103,11 @@ function hashThread(): Worker {
   return worker;
 }
 
+/** Ends the hashing thread: hashes in flight fail (their uploads answer 503); the next large hash starts another. */
+export async function stopHashingThread(): Promise<void> {
+  await thread?.terminate();
+}
+
 function open(id: number, session: Session): Worker {
   const worker = hashThread();
   if (sessions.size === 0) worker.ref();

@@ -4,9 +4,11 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { createDocumentsService } from '../../src/documents/service.js';
 import { createStorage } from '../../src/platform/storage.js';
 import { UnavailableError } from '../../src/platform/errors.js';
+import { stopHashingThread } from '../../src/platform/hashing.js';
 import { bookkeeping, generated, hangUpMidBody, loginAs, multipartBody, objectsOf, settledBookkeeping, startDocs, upload } from './helpers.js';
 
 const h = await startDocs();
@@ -93,4 +95,33 @@ t.test('S3 gone mid-upload: a clear error and nothing left behind', async (t) =>
   t.equal(books.reserved, 0, 'reservation given back');
   t.equal(books.reservations, 0);
   t.same(await objectsOf(h, who.tenantId), before, 'no object');
+});
+
+t.test('the hashing thread gone mid-upload: a clear error, nothing left behind, and the next upload works', async (t) => {
+  const who = await loginAs(h, 'nord', 'hashdown@univ-nord.example');
+  const documents = createDocumentsService({ database: h.p.database.app, storage: h.p.storage });
+  const actor = { tenant: h.p.registry.bySlug('nord')!, personId: who.personId };
+  const before = await objectsOf(h, who.tenantId);
+  const size = 20 * 1024 * 1024;
+  const block = randomBytes(1024 * 1024);
+  // 20 MiB (hashed in the thread); the thread is stopped once 6 MiB have gone.
+  const stream = Readable.from(
+    (async function* () {
+      for (let i = 0; i < 20; i++) {
+        if (i === 6) await stopHashingThread();
+        yield block;
+      }
+    })(),
+  );
+  const error = await documents.uploadSized(actor, null, 'haché.bin', size, stream).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.type(error, UnavailableError, 'a 503, not blamed on the client');
+  const books = await bookkeeping(h, who);
+  t.same(books.nodes, [], 'no row');
+  t.equal(books.reserved, 0, 'reservation given back');
+  t.same(await objectsOf(h, who.tenantId), before, 'no object');
+  const again = await documents.uploadSized(actor, null, 'haché.bin', size, Readable.from((function* () { for (let i = 0; i < 20; i++) yield block; })()));
+  t.equal(again.size, size, 'a new thread hashes the next upload');
 });
