@@ -130,6 +130,17 @@ try {
     await removeCsvImport(tenants[2]!.id);
   }
 
+  // A 100,000-line CSV for a tenant that already has its 200,000 people (who came by login), made
+  // before anything is measured: the searches after the import do not pay for collecting it.
+  const lines = ['id;sn;givenName;mail;eduPersonAffiliation;supannEntiteAffectation;groups;supannEtuEtape'];
+  for (let i = 0; i < CSV_LINES; i++) {
+    const g = GIVEN[i % GIVEN.length]!;
+    const f = FAMILY[(i * 7) % FAMILY.length]!;
+    lines.push(`csv${i}@est.example;${f};${g};csv${i}@est.example;student|member;UFR Sciences;L3-${i % 40};L3INF`);
+  }
+  const body = Buffer.from(`${lines.join('\n')}\n`);
+  lines.length = 0;
+
   const whitePages = createWhitePages(database.app);
   const viewers = await Promise.all(
     tenants.map(async (tenant) => ({
@@ -181,15 +192,6 @@ try {
   }
   console.log(`(search results returned: ${found})`);
 
-  // A 100,000-line CSV into a tenant that already has its 200,000 people (who came by login).
-  const lines = ['id;sn;givenName;mail;eduPersonAffiliation;supannEntiteAffectation;groups;supannEtuEtape'];
-  for (let i = 0; i < CSV_LINES; i++) {
-    const g = GIVEN[i % GIVEN.length]!;
-    const f = FAMILY[(i * 7) % FAMILY.length]!;
-    lines.push(`csv${i}@est.example;${f};${g};csv${i}@est.example;student|member;UFR Sciences;L3-${i % 40};L3INF`);
-  }
-  const body = Buffer.from(`${lines.join('\n')}\n`);
-  lines.length = 0;
   const imports = createImports(database.app);
   const est = tenants[2]!;
   const prefix = `pbench-${randomBytes(4).toString('hex')}`;
@@ -236,11 +238,15 @@ try {
     console.log(`(worker RSS before the import: ${Math.round(first.before / MiB)} MB)`);
     // The prefix searches again at once, no warm-up: the tables as the import job left them (this
     // machine's PostgreSQL runs without autovacuum, conf.d/90-ci.conf: nothing else touched them).
-    const after = await timed((i) => {
+    const prefixSearch = (i: number) => {
       const v = viewers[i % viewers.length]!;
       return whitePages.search(v.tenant, v.who, kinds.prefix![i % kinds.prefix!.length]!);
-    }, false);
+    };
+    const after = await timed(prefixSearch, false);
     figures['search prefix p95 after import'] = { value: after.p95, unit: 'ms', better: 'lower', target: 20 };
+    // The same again: what stays slow is the tables' state, what does not was caches.
+    const afterAgain = await timed(prefixSearch, false);
+    console.log(`(search prefix after import: p50 ${after.p50} ms, p95 ${after.p95} ms; a second round: p50 ${afterAgain.p50} ms, p95 ${afterAgain.p95} ms)`);
     const again = await imports.createCsvRun(est.id, { fileName: 'bench.csv', body, dryRun: false, requestedBy: null });
     const second = await importInWorker(again);
     figures['csv re-import unchanged 100k lines'] = { value: +second.seconds.toFixed(1), unit: 's', better: 'lower' };
