@@ -6,6 +6,8 @@
 // server's RSS growth during a 2 GiB PUT upload (target: under 64 MB; the
 // server runs in a child process, bench/lib/documents-server.ts, whose RSS is sampled from /proc
 // every 20 ms); and 200 concurrent 1 MB uploads by 20 people: throughput and p99 latency.
+// The server runs as `bin/portique serve` does, with infra/malloc.env's allocator settings; this
+// process (the client and the S3 server, s3rver) with the machine's, in both arms of a comparison.
 // Content is generated as it is sent (one 1 MiB block repeated), never held whole by either side.
 // Environment: BENCH_BIG_MIB (1024), BENCH_HUGE_MIB (2048), BENCH_CONCURRENT (200),
 // BENCH_ROUNDS (3: the 1 GiB figures are medians of alternated rounds).
@@ -114,6 +116,17 @@ function downloadThroughPortique(port: number, who: Session, id: string): Promis
   });
 }
 
+/** What `bin/portique serve` adds to the environment: infra/malloc.env, unless GLIBC_TUNABLES is set. */
+function launcherEnv(): Record<string, string> {
+  if (process.env.GLIBC_TUNABLES) return {};
+  return Object.fromEntries(
+    readFileSync('infra/malloc.env', 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+}
+
 /** The child's resident set, from /proc (Linux), in bytes. */
 function rssOf(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -207,7 +220,7 @@ try {
   child = fork('bench/lib/documents-server.ts', [], {
     // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
     execArgv: ['--import', 'tsx', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])],
-    env: { ...process.env, BENCH_SERVER_ENV: JSON.stringify(serverEnv), BENCH_PEOPLE_COUNT: String(PEOPLE) },
+    env: { ...process.env, ...launcherEnv(), BENCH_SERVER_ENV: JSON.stringify(serverEnv), BENCH_PEOPLE_COUNT: String(PEOPLE) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const [ready] = (await once(child, 'message')) as [{ port: number; sessions: Session[] }];

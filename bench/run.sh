@@ -11,12 +11,6 @@ else
   for file in bench/*.ts; do names+=("$(basename "$file" .ts)"); done
 fi
 
-# The malloc settings bin/portique runs with (infra/malloc.env), for the benches' servers and for
-# their direct baselines alike.
-if [ -z "${GLIBC_TUNABLES:-}" ]; then
-  set -a; . infra/malloc.env; set +a
-fi
-
 status=0
 for name in "${names[@]}"; do
   if [ ! -f "bench/$name.ts" ]; then
