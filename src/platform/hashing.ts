@@ -4,7 +4,7 @@
 // which it neither reads the client nor writes to S3 (with no hash at all, a 1 GiB PUT through
 // Portique reached 81 % of a direct PutObject instead of 63-67 %; bench/documents, 2 cores).
 //
-// Bytes reach the thread in 512 KiB blocks copied from the stream's chunks (a memcpy, a tenth of the
+// Bytes reach the thread in 1 MiB blocks copied from the stream's chunks (a memcpy, a tenth of the
 // hashing's cost) and transferred, not cloned; the thread hands each block back once hashed. A
 // hash makes up to BLOCKS of them: when all are in the thread, update() returns a promise that settles
 // when one comes back, which is the stream's backpressure. One thread serves every hash of the
@@ -23,11 +23,11 @@ export interface StreamHash {
 
 /** From this size on, a hash is computed off the event loop. */
 export const OFF_THREAD_FROM = 8 * 1024 * 1024;
-const BLOCK = 512 * 1024;
-/** Blocks one hash may have at once (what an upload holds for its hash: 1.5 MiB). */
-const BLOCKS = 3;
+const BLOCK = 1024 * 1024;
+/** Blocks one hash may have at once (what an upload holds for its hash: 2 MiB): one filling while the thread hashes the other. */
+const BLOCKS = 2;
 /** Spare blocks kept for the next hashes (16 MiB); past that, returned blocks are left to the GC. */
-const SPARES_KEPT = 32;
+const SPARES_KEPT = 16;
 /**
  * Blocks are reused from one hash to the next: fresh ones for every upload made the allocator
  * fault pages in again and again (the server's CPU for a download after such uploads tripled).
