@@ -7,6 +7,8 @@ import { parseDocument } from 'yaml';
 import type { DbHandle } from '../../src/platform/db.js';
 import { newId } from '../../src/platform/ids.js';
 import { startPortique, type TestPortique } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { applyTenants } from '../../src/tenancy/apply.js';
 import { ADMIN_ENTITLEMENT, SUD_IDP, cookieOf, identityTenantsDir, login, loginRoute, verifiedLogin } from '../identity/helpers.js';
 
 export const NORD = 'nord.localhost';
@@ -31,6 +33,20 @@ export async function startDirectoryPortique(): Promise<TestPortique & { nord: s
   }
   const portique = await startPortique({ tenantsDir: dir, beforeReady: (app: FastifyInstance) => loginRoute(app) });
   return { ...portique, nord: portique.registry.bySlug('nord')!.id, sud: portique.registry.bySlug('sud')!.id };
+}
+
+/**
+ * A database of its own with the declared tenants applied, dropped at `teardown`, and the ids of
+ * nord and sud: for tests of the directory's tables without a Portique.
+ */
+export async function startDirectoryDatabase(teardown: (fn: () => Promise<void>) => void): Promise<{ database: TestDatabase; nord: string; sud: string }> {
+  const database = await createTestDatabase();
+  teardown(() => database.drop());
+  await applyTenants(database.owner.db, 'tenants');
+  const [nord, sud] = (await Promise.all(
+    ['nord', 'sud'].map(async (slug) => (await database.owner.sql<{ id: string }[]>`select id from tenants where slug = ${slug}`)[0]!.id),
+  )) as [string, string];
+  return { database, nord, sud };
 }
 
 export interface PersonFields {

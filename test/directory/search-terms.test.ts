@@ -4,16 +4,9 @@
 import t from 'tap';
 import { sql } from 'kysely';
 import { searchPeople } from '../../src/directory/repository.js';
-import { createTestDatabase } from '../helpers/db.js';
-import { applyTenants } from '../../src/tenancy/apply.js';
-import { addPerson } from './helpers.js';
+import { addPerson, startDirectoryDatabase } from './helpers.js';
 
-const database = await createTestDatabase();
-t.teardown(() => database.drop());
-await applyTenants(database.owner.db, 'tenants');
-const [nord, sud] = await Promise.all(
-  ['nord', 'sud'].map(async (slug) => (await database.owner.sql<{ id: string }[]>`select id from tenants where slug = ${slug}`)[0]!.id),
-) as [string, string];
+const { database, nord, sud } = await startDirectoryDatabase((fn) => t.teardown(fn));
 const db = database.app;
 
 const search = (tenantId: string, query: string, includeHidden = false, limit = 20, offset = 0) =>
