@@ -53,15 +53,16 @@ export interface PersonRow {
   last_login_at: Date | null;
 }
 
+/** unaccent also spells out the ligatures, which NFD leaves whole: "Cœur" is stored as "coeur". */
+const LIGATURES: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
+
 /** Lower-case, accents removed: what the index holds. Mirrors directory_normalize in SQL. */
 export function normalize(text: string): string {
-  // unaccent also spells out the ligatures, which NFD leaves whole: "Cœur" is stored as "coeur".
-  const ligatures: Record<string, string> = { œ: 'oe', æ: 'ae', ß: 'ss' };
   return text
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
-    .replace(/[œæß]/g, (c) => ligatures[c]!);
+    .replace(/[œæß]/g, (c) => LIGATURES[c]!);
 }
 
 /**
@@ -188,7 +189,9 @@ interface Combination {
   terms: string[];
   /** The combination's likeness, summed as the hashed plan sums it (real scores as double precision, plus 0). */
   score: number;
-  /** Its rarest word (fewest people in directory_terms), walked in name order; the others are probed. */
+  /** Each word's people (directory_terms), in the same order as terms. */
+  people: number[];
+  /** Its rarest word (fewest people), walked in name order; the others are probed. */
   drive: number;
 }
 
@@ -223,22 +226,10 @@ async function byRarestWords(
   const perToken = longTokens.map((_, k) => found.filter((row) => row.k === k));
   if (perToken.some((list) => list.length === 0)) return [];
   if (perToken.reduce((n, list) => n * list.length, 1) > MAX_COMBINATIONS) return undefined;
-  let combinations: Combination[] = [{ terms: [], score: 0, drive: 0 }];
-  const counts: number[][] = [[]];
-  perToken.forEach((list, k) => {
-    const next: Combination[] = [];
-    const nextCounts: number[][] = [];
-    combinations.forEach((c, i) =>
-      list.forEach((row) => {
-        // The hashed plan's sum: driver's score + 0 + each other word's score, in double precision.
-        next.push({ terms: [...c.terms, row.term], score: k === 0 ? row.score + 0 : c.score + row.score, drive: 0 });
-        nextCounts.push([...counts[i]!, row.people]);
-      }),
-    );
-    combinations = next;
-    counts.splice(0, counts.length, ...nextCounts);
-  });
-  combinations.forEach((c, i) => (c.drive = counts[i]!.indexOf(Math.min(...counts[i]!))));
+  // The hashed plan's sum: 0 + driver's score + each other word's score, in double precision.
+  let partial: Omit<Combination, 'drive'>[] = [{ terms: [], score: 0, people: [] }];
+  for (const list of perToken) partial = partial.flatMap((c) => list.map((row) => ({ terms: [...c.terms, row.term], score: c.score + row.score, people: [...c.people, row.people] })));
+  const combinations: Combination[] = partial.map((c) => ({ ...c, drive: c.people.indexOf(Math.min(...c.people)) }));
   // What hashing would read: every holder of every word, once (sequential index entries).
   const hashedReads = found.reduce((n, row) => n + row.people, 0);
   const order = combinations.map((_, i) => i).sort((a, b) => combinations[b]!.score - combinations[a]!.score);
@@ -259,7 +250,7 @@ async function byRarestWords(
     const chosen = order.slice(at, end);
     // The walks' cost at worst (a probe costs several sequential entries); past what hashing
     // reads (words rarely held together: every walk finds nobody and cannot stop early), hash.
-    walked += chosen.reduce((n, i) => n + Math.min(WALK_LIMIT, Math.min(...counts[i]!)), 0);
+    walked += chosen.reduce((n, i) => n + Math.min(WALK_LIMIT, combinations[i]!.people[combinations[i]!.drive]!), 0);
     if (at > 0 && walked * PROBE_COST > hashedReads) return undefined;
     at = end;
     batch *= 2;
