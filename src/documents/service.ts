@@ -54,8 +54,7 @@ export interface Usage {
   limit: number;
 }
 
-/** Versions kept per file, the current one included. */
-/** The declaration's documents section, with its defaults. */
+/** The declaration's documents section, with its defaults (versionsKept: per file, the current one included). */
 export function documentsSettings(declaration: Declaration): { trashRetentionDays: number; versionsKept: number } {
   return { trashRetentionDays: declaration.documents?.trashRetentionDays ?? 30, versionsKept: declaration.documents?.versionsKept ?? 10 };
 }

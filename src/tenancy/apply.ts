@@ -93,6 +93,17 @@ async function ensureBuckets(storage: Storage, tenants: LoadedTenant[]): Promise
 }
 
 /**
+ * Runs `fn` in the apply's transaction as tenant `tenantId`: tenant tables are under forced
+ * row-level security, the owner's role included. Back to no tenant afterwards.
+ */
+async function asTenant<T>(trx: Db, tenantId: string, fn: () => Promise<T>): Promise<T> {
+  await sql`select set_config('app.tenant_id', ${tenantId}, true)`.execute(trx);
+  const result = await fn();
+  await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
+  return result;
+}
+
+/**
  * A tenant's documents stay where they were stored: objects are not moved between buckets (yet),
  * so changing the bucket of a tenant that has documents would leave every one of them unreadable,
  * and reconciliation would then drop them as lost. Refused while it has any stored version.
@@ -101,9 +112,9 @@ async function refuseBucketMove(trx: Db, current: { id: string; declaration: unk
   const was = (current.declaration as { storage?: { bucket?: string } }).storage?.bucket ?? regional ?? '(regional)';
   const next = tenant.declaration.storage?.bucket ?? regional ?? '(regional)';
   if (was === next) return;
-  await sql`select set_config('app.tenant_id', ${current.id}, true)`.execute(trx);
-  const row = await trx.selectFrom('document_versions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', current.id).executeTakeFirstOrThrow();
-  await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
+  const row = await asTenant(trx, current.id, () =>
+    trx.selectFrom('document_versions').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', current.id).executeTakeFirstOrThrow(),
+  );
   const n = Number(row.n);
   if (n > 0) {
     throw new DeclarationError([
@@ -141,34 +152,34 @@ async function writeTenant(trx: Db, id: string, tenant: LoadedTenant, isNew: boo
   await trx.deleteFrom('tenant_hosts').where('host', 'in', declaration.hosts).execute();
   await trx.insertInto('tenant_hosts').values(declaration.hosts.map((host) => ({ host, tenant_id: id }))).execute();
 
-  // Assets are tenant data under row-level security: write them as that tenant.
-  await sql`select set_config('app.tenant_id', ${id}, true)`.execute(trx);
-  await trx.deleteFrom('tenant_assets').where('tenant_id', '=', id).execute();
-  if (tenant.assets.length > 0) {
-    await trx
-      .insertInto('tenant_assets')
-      .values(tenant.assets.map((a) => ({ tenant_id: id, name: a.name, content_type: a.contentType, sha256: a.sha256, body: a.body })))
-      .execute();
-  }
+  // Assets, IdPs and signers are tenant data under row-level security: written as that tenant.
+  await asTenant(trx, id, async () => {
+    await trx.deleteFrom('tenant_assets').where('tenant_id', '=', id).execute();
+    if (tenant.assets.length > 0) {
+      await trx
+        .insertInto('tenant_assets')
+        .values(tenant.assets.map((a) => ({ tenant_id: id, name: a.name, content_type: a.contentType, sha256: a.sha256, body: a.body })))
+        .execute();
+    }
 
-  // The IdPs of metadata files and explicit fields replace what was stored; a metadataUrl's
-  // entity, fetched by the refresh job, stays while that URL is still what the tenant declares.
-  const urls = (declaration.identity?.providers ?? []).filter((p) => p.metadataUrl).map((p) => `${p.entityId}\n${p.metadataUrl}`);
-  const stored = await trx.selectFrom('saml_idp_metadata').select(['entity_id', 'source_url']).where('tenant_id', '=', id).execute();
-  const stale = stored.filter((r) => !urls.includes(`${r.entity_id}\n${r.source_url}`)).map((r) => r.entity_id);
-  if (stale.length > 0) await trx.deleteFrom('saml_idp_metadata').where('tenant_id', '=', id).where('entity_id', 'in', stale).execute();
-  if (tenant.idps.length > 0) {
-    await trx
-      .insertInto('saml_idp_metadata')
-      .values(tenant.idps.map((i) => ({ tenant_id: id, entity_id: i.entityId, source_url: i.source, xml: i.xml, valid_until: i.validUntil, fetched_at: new Date() })))
-      .execute();
-  }
-  await trx.deleteFrom('saml_metadata_signers').where('tenant_id', '=', id).execute();
-  if (tenant.signers.length > 0) {
-    await trx
-      .insertInto('saml_metadata_signers')
-      .values(tenant.signers.map((s) => ({ tenant_id: id, entity_id: s.entityId, metadata_url: s.metadataUrl, certificates: s.certificates })))
-      .execute();
-  }
-  await sql`select set_config('app.tenant_id', '', true)`.execute(trx);
+    // The IdPs of metadata files and explicit fields replace what was stored; a metadataUrl's
+    // entity, fetched by the refresh job, stays while that URL is still what the tenant declares.
+    const urls = (declaration.identity?.providers ?? []).filter((p) => p.metadataUrl).map((p) => `${p.entityId}\n${p.metadataUrl}`);
+    const stored = await trx.selectFrom('saml_idp_metadata').select(['entity_id', 'source_url']).where('tenant_id', '=', id).execute();
+    const stale = stored.filter((r) => !urls.includes(`${r.entity_id}\n${r.source_url}`)).map((r) => r.entity_id);
+    if (stale.length > 0) await trx.deleteFrom('saml_idp_metadata').where('tenant_id', '=', id).where('entity_id', 'in', stale).execute();
+    if (tenant.idps.length > 0) {
+      await trx
+        .insertInto('saml_idp_metadata')
+        .values(tenant.idps.map((i) => ({ tenant_id: id, entity_id: i.entityId, source_url: i.source, xml: i.xml, valid_until: i.validUntil, fetched_at: new Date() })))
+        .execute();
+    }
+    await trx.deleteFrom('saml_metadata_signers').where('tenant_id', '=', id).execute();
+    if (tenant.signers.length > 0) {
+      await trx
+        .insertInto('saml_metadata_signers')
+        .values(tenant.signers.map((s) => ({ tenant_id: id, entity_id: s.entityId, metadata_url: s.metadataUrl, certificates: s.certificates })))
+        .execute();
+    }
+  });
 }
