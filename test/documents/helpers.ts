@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Test } from 'tap';
 import { parseDocument } from 'yaml';
 import { newId } from '../../src/platform/ids.js';
 import { startPortique, type TestPortique } from '../helpers/app.js';
@@ -144,13 +145,26 @@ export async function bookkeeping(h: DocsHarness, who: Person) {
 }
 
 /** Once the server has given the reservation back (it does so after the client is gone), or 10 s. */
-export async function settledBookkeeping(h: DocsHarness, who: Person) {
+async function settledBookkeeping(h: DocsHarness, who: Person) {
   let books = await bookkeeping(h, who);
   for (let i = 0; i < 100 && (books.reservations > 0 || books.reserved > 0); i++) {
     await sleep(100);
     books = await bookkeeping(h, who);
   }
   return books;
+}
+
+/**
+ * After a failed upload that began with `objectsBefore` in S3: once the server has settled, no
+ * reservation, no usage, no row and no new object for `who`.
+ */
+export async function assertNothingLeftBehind(t: Test, h: DocsHarness, who: Person, objectsBefore: string[]): Promise<void> {
+  const books = await settledBookkeeping(h, who);
+  t.equal(books.reservations, 0, 'reservation given back');
+  t.equal(books.reserved, 0);
+  t.equal(books.used, 0);
+  t.same(books.nodes, [], 'no row');
+  t.same(await objectsOf(h, who.tenantId), objectsBefore, 'no object');
 }
 
 /**
