@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { connectDatabase } from './platform/db.js';
+import { tuneHeapForStreaming } from './platform/heap.js';
 import { createMailer } from './platform/mail.js';
 import { migrate } from './platform/migrate.js';
 import { createQueueService } from './platform/queue.js';
@@ -34,6 +35,7 @@ function ownerUrl(config: Config): string {
 }
 
 async function serve(config: Config): Promise<void> {
+  tuneHeapForStreaming();
   const database = connectDatabase(config.databaseUrl, { name: 'portique-serve' });
   const queue = createQueueService(config.redisUrl);
   const storage = createStorage(config.s3);

@@ -9,10 +9,13 @@ import { loadConfig } from '../../src/config.js';
 import { connectDatabase } from '../../src/platform/db.js';
 import { createMailer } from '../../src/platform/mail.js';
 import { createQueueService } from '../../src/platform/queue.js';
+import { tuneHeapForStreaming } from '../../src/platform/heap.js';
 import { createStorage } from '../../src/platform/storage.js';
 import { createTenantRegistry } from '../../src/tenancy/registry.js';
 import { cookieOf, login, loginRoute, verifiedLogin } from '../../test/identity/helpers.js';
 
+// As `portique serve` does (src/platform/heap.ts).
+tuneHeapForStreaming();
 const env = JSON.parse(process.env.BENCH_SERVER_ENV!) as Record<string, string>;
 const people = Number(process.env.BENCH_PEOPLE_COUNT ?? 1);
 const config = loadConfig({ ...env, NODE_ENV: 'production', SAML_KEY_SECRET: randomBytes(32).toString('base64'), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' });
