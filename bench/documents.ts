@@ -6,11 +6,18 @@
 // server's RSS growth during a 2 GiB PUT upload (target: under 64 MB; the
 // server runs in a child process, bench/lib/documents-server.ts, whose RSS is sampled from /proc
 // every 20 ms); and 200 concurrent 1 MB uploads by 20 people: throughput and p99 latency.
-// The server runs as `bin/portique serve` does, with infra/malloc.env's allocator settings; this
-// process (the client and the S3 server, s3rver) with the machine's, in both arms of a comparison.
+// The server runs as `bin/portique serve` does, with infra/malloc.env's allocator settings and
+// src/platform/heap.ts's V8 setting; this process (the client and the S3 server, s3rver) with the
+// machine's allocator and the same V8 setting, in every arm of a comparison. A third arm, a bare
+// Node proxy (bench/lib/bare-proxy.ts, run like the server), shows what proxying alone costs here.
+// Every arm deletes its previous 1 GiB object before it uploads, untimed: on this kind of virtual
+// machine, memory the guest has not used lately costs about 2.5 s of kernel time per GiB to fill
+// again (dd to /dev/shm: 0.4 s per GiB into recycled pages, 2.7 to 3.4 s into fresh ones), so an
+// arm whose objects pile up in the S3 server's page cache (Portique keeps versions) was measuring
+// the VM's memory, not its own speed.
 // Content is generated as it is sent (one 1 MiB block repeated), never held whole by either side.
 // Environment: BENCH_BIG_MIB (1024), BENCH_HUGE_MIB (2048), BENCH_CONCURRENT (200),
-// BENCH_ROUNDS (3: the 1 GiB figures are medians of alternated rounds).
+// BENCH_ROUNDS (5: the 1 GiB figures are medians of alternated rounds).
 import '../test/setup/global.js';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,10 +28,11 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseDocument } from 'yaml';
 import { partSizeFor } from '../src/documents/service.js';
+import { tuneHeapForStreaming } from '../src/platform/heap.js';
 import { createStorage } from '../src/platform/storage.js';
 import { applyTenants } from '../src/tenancy/apply.js';
 import { createTestDatabase } from '../test/helpers/db.js';
@@ -33,11 +41,15 @@ import { startS3, startSmtp } from '../test/helpers/services.js';
 import { printFigures, writeResults, type Figures } from './lib/results.js';
 import { median } from './lib/setup.js';
 
+// The client and the S3 server get the server's V8 setting: a run of full collections in either
+// (src/platform/heap.ts) would otherwise decide a round.
+tuneHeapForStreaming();
+
 const MiB = 1024 * 1024;
 const BIG = Number(process.env.BENCH_BIG_MIB ?? 1024) * MiB;
 const HUGE = Number(process.env.BENCH_HUGE_MIB ?? 2048) * MiB;
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PEOPLE = 20;
 
 const block = randomBytes(MiB);
@@ -62,6 +74,8 @@ interface Session {
   cookie: string;
   csrf: string;
 }
+/** The bare proxy asks for no session. */
+const bareClient: Session = { host: 'bare', cookie: '', csrf: '' };
 
 /** Sends `body` to Portique as `who`; resolves with the JSON answer and the time to it, rejects on a non-200. */
 function sendToPortique<T>(port: number, who: Session, method: string, path: string, headers: Record<string, string | number>, body: Readable): Promise<{ answer: T; ms: number }> {
@@ -104,16 +118,26 @@ async function putThroughPortique(port: number, who: Session, name: string, size
   return { id: answer.file.id, ms };
 }
 
-function downloadThroughPortique(port: number, who: Session, id: string): Promise<{ bytes: number; ms: number }> {
+/** GET `path` from the server on `port`; resolves with the number of bytes read. */
+function download(port: number, path: string, headers: Record<string, string> = {}): Promise<{ bytes: number; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: `/documents/fichiers/${id}`, agent: false, headers: { host: who.host, cookie: who.cookie } }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`download: ${res.statusCode}`));
       drain(res).then((bytes) => resolve({ bytes, ms: performance.now() - started }), reject);
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+const downloadThroughPortique = (port: number, who: Session, id: string) => download(port, `/documents/fichiers/${id}`, { host: who.host, cookie: who.cookie });
+
+/** Trash, then purge: the file's objects leave the S3 server. */
+async function deleteThroughPortique(port: number, who: Session, id: string): Promise<void> {
+  for (const path of [`/documents/elements/${id}/supprimer`, `/documents/corbeille/${id}/supprimer`]) {
+    await sendToPortique(port, who, 'POST', path, { 'content-length': 0 }, Readable.from([]));
+  }
 }
 
 /** What `bin/portique serve` adds to the environment: infra/malloc.env, unless GLIBC_TUNABLES is set. */
@@ -133,7 +157,7 @@ function rssOf(pid: number): number {
   return Number(match?.[1] ?? 0) * 1024;
 }
 
-/** CPU seconds used so far by the child `pid` (from /proc, user + system) and by this process (the client and s3rver). */
+/** CPU seconds used so far by the child `pid` (from /proc, user + system; the server, or the bare proxy) and by this process (the client and s3rver). */
 function cpuSeconds(pid: number): { server: number; bench: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const { user, system } = process.cpuUsage();
@@ -155,19 +179,24 @@ async function timed<T>(pid: number, run: () => Promise<T>): Promise<Timed<T>> {
   return { result, ms, cpu: { server: round2(after.server - before.server), bench: round2(after.bench - before.bench) } };
 }
 
-const roundsOf = (runs: { direct: Timed<unknown>[]; portique: Timed<unknown>[] }) => ({
-  direct: runs.direct.map(({ ms, cpu }) => ({ ms: Math.round(ms), cpu })),
-  portique: runs.portique.map(({ ms, cpu }) => ({ ms: Math.round(ms), cpu })),
-});
+type Rounds<S extends string> = Record<S, Timed<unknown>[]>;
 
-/** `rounds` runs of each side, in the order direct, Portique, Portique, direct, direct... */
-async function alternated<D, P>(pid: number, rounds: number, sides: { direct: () => Promise<D>; portique: () => Promise<P> }) {
-  const runs = { direct: [] as Timed<D>[], portique: [] as Timed<P>[] };
-  for (let i = 0; i < rounds * 2; i++) {
-    const side = (i % 4 === 0 || i % 4 === 3) ? 'direct' : 'portique';
-    console.log(`  ${side}, round ${Math.floor(i / 2) + 1}...`);
-    if (side === 'direct') runs.direct.push(await timed(pid, sides.direct));
-    else runs.portique.push(await timed(pid, sides.portique));
+const roundsOf = <S extends string>(runs: Rounds<S>) =>
+  Object.fromEntries(Object.entries<Timed<unknown>[]>(runs).map(([side, list]) => [side, list.map(({ ms, cpu }) => ({ ms: Math.round(ms), cpu }))]));
+
+/**
+ * `rounds` runs of each side, in the given order, then the reverse (ABC CBA ABC...): no side always
+ * runs first or after the same other. `before`: untimed preparation of a side's run.
+ */
+async function alternated<S extends string>(rounds: number, sides: Record<S, () => Promise<unknown>>, how: { serverOf: (side: S) => number; before?: (side: S) => Promise<void> }): Promise<Rounds<S>> {
+  const names = Object.keys(sides) as S[];
+  const runs = Object.fromEntries(names.map((n) => [n, []])) as unknown as Rounds<S>;
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 ? [...names].reverse() : names) {
+      console.log(`  ${side}, round ${round + 1}...`);
+      await how.before?.(side);
+      runs[side].push(await timed(how.serverOf(side), sides[side]));
+    }
   }
   return runs;
 }
@@ -204,6 +233,7 @@ await writeFile(nordFile, nordYaml.toString());
 const database = await createTestDatabase();
 const [s3, smtp] = await Promise.all([startS3('portique-bench'), startSmtp()]);
 let child: ReturnType<typeof fork> | undefined;
+let bare: ReturnType<typeof fork> | undefined;
 try {
   await applyTenants(database.owner.db, dir);
   const serverEnv = {
@@ -223,7 +253,8 @@ try {
     env: { ...process.env, ...launcherEnv(), BENCH_SERVER_ENV: JSON.stringify(serverEnv), BENCH_PEOPLE_COUNT: String(PEOPLE) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const [ready] = (await once(child, 'message')) as [{ port: number; sessions: Session[] }];
+  bare = fork('bench/lib/bare-proxy.ts', [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...launcherEnv(), BENCH_S3: JSON.stringify(s3.config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [[ready], [{ port: barePort }]] = (await Promise.all([once(child, 'message'), once(bare, 'message')])) as [[{ port: number; sessions: Session[] }], [{ port: number }]];
   const { port, sessions } = ready;
   const pid = child.pid!;
   const alix = sessions[0]!;
@@ -234,19 +265,38 @@ try {
   await putThroughPortique(port, alix, 'warmup.bin', 16 * MiB);
   await uploadThroughPortique(port, alix, 'warmup-form.bin', 16 * MiB);
   await direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/warmup', Body: content(16 * MiB), ContentLength: 16 * MiB }));
+  await sendToPortique(barePort, bareClient, 'PUT', '/warmup', { 'content-length': 16 * MiB }, content(16 * MiB));
 
-  // 1. 1 GiB up and down, direct and through Portique: ROUNDS of each, alternated ABBA (neither
-  // side always runs first, after the other's garbage), medians.
-  const ups = await alternated(pid, ROUNDS, {
-    direct: () => direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key: 'direct/big', Body: content(BIG), ContentLength: BIG })),
-    portique: () => putThroughPortique(port, alix, 'gros.bin', BIG),
-  });
-  const big = ups.portique[0]!.result;
-  const downs = await alternated(pid, ROUNDS, {
-    direct: async () => drain((await direct.client.send(new GetObjectCommand({ Bucket: direct.bucket, Key: 'direct/big' }))).Body as Readable),
-    portique: async () => (await downloadThroughPortique(port, alix, big.id)).bytes,
-  });
-  for (const { result } of [...downs.direct, ...downs.portique]) if (result !== BIG) throw new Error(`short read: ${result} of ${BIG} bytes`);
+  // 1. 1 GiB up and down: direct, through Portique, through the bare proxy; ROUNDS of each,
+  // alternated, medians. Before each upload, the side's previous object is deleted (untimed).
+  const putDirect = (Key: string) => direct.client.send(new PutObjectCommand({ Bucket: direct.bucket, Key, Body: content(BIG), ContentLength: BIG }));
+  let portiqueFile: string | undefined;
+  const ups = await alternated(
+    ROUNDS,
+    {
+      direct: () => putDirect('direct/big'),
+      portique: async () => (portiqueFile = (await putThroughPortique(port, alix, 'gros.bin', BIG)).id),
+      bare: () => sendToPortique(barePort, bareClient, 'PUT', '/big', { 'content-length': BIG }, content(BIG)),
+    },
+    {
+      serverOf: (side) => (side === 'bare' ? bare!.pid! : pid),
+      async before(side) {
+        if (side === 'portique') {
+          if (portiqueFile) await deleteThroughPortique(port, alix, portiqueFile);
+        } else await direct.client.send(new DeleteObjectCommand({ Bucket: direct.bucket, Key: side === 'direct' ? 'direct/big' : 'bare/big' }));
+      },
+    },
+  );
+  const downs = await alternated(
+    ROUNDS,
+    {
+      direct: async () => drain((await direct.client.send(new GetObjectCommand({ Bucket: direct.bucket, Key: 'direct/big' }))).Body as Readable),
+      portique: async () => (await downloadThroughPortique(port, alix, portiqueFile!)).bytes,
+      bare: async () => (await download(barePort, '/big')).bytes,
+    },
+    { serverOf: (side) => (side === 'bare' ? bare!.pid! : pid) },
+  );
+  for (const { result } of [...downs.direct, ...downs.portique, ...downs.bare]) if (result !== BIG) throw new Error(`short read: ${result} of ${BIG} bytes`);
   console.log(`1 GiB: through Portique (multipart form, the no-script path)...`);
   const bigForm = await uploadThroughPortique(port, alix, 'gros-formulaire.bin', BIG);
   // Diagnostic: the same multipart upload the form path does (lib-storage, its part size and
@@ -260,6 +310,8 @@ try {
   const portiquePutMs = median(ups.portique.map((r) => r.ms));
   const directGetMs = median(downs.direct.map((r) => r.ms));
   const portiqueGetMs = median(downs.portique.map((r) => r.ms));
+  const barePutMs = median(ups.bare.map((r) => r.ms));
+  const bareGetMs = median(downs.bare.map((r) => r.ms));
 
   // 2. RSS during a 2 GiB upload.
   console.log(`2 GiB upload, sampling the server's RSS...`);
@@ -283,6 +335,9 @@ try {
   const figures: Figures = {
     'upload 1 GiB, Portique / direct': { value: round1((directPutMs / portiquePutMs) * 100), unit: '%', target: 80, better: 'higher' },
     'download 1 GiB, Portique / direct': { value: round1((directGetMs / portiqueGetMs) * 100), unit: '%', target: 80, better: 'higher' },
+    // The least any Node proxy does (bench/lib/bare-proxy.ts): what proxying costs on this machine.
+    'upload 1 GiB, bare Node proxy / direct': { value: round1((directPutMs / barePutMs) * 100), unit: '%', better: 'higher' },
+    'download 1 GiB, bare Node proxy / direct': { value: round1((directGetMs / bareGetMs) * 100), unit: '%', better: 'higher' },
     // The multipart form (no script): a file part's size is unknown before its end, so it goes to
     // S3 as multipart; compared with direct PutObject and with the same multipart made directly.
     'upload 1 GiB, multipart form / direct': { value: round1((directPutMs / bigForm.ms) * 100), unit: '%', better: 'higher' },
@@ -309,6 +364,7 @@ try {
   console.log(`written to ${file}`);
   direct.close();
 } finally {
+  bare?.kill('SIGTERM');
   if (child && child.exitCode === null) {
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
