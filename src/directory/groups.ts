@@ -142,11 +142,19 @@ export function createGroups(database: DbHandle) {
     async membership(tenant: Tenant, personId: string, groupId: string): Promise<GroupSummary | null> {
       if (!isUuid(groupId)) return null;
       return database.withTenant(tenant.id, async (trx) => {
-        const group = await trx.selectFrom('groups').select(['id', 'kind', 'name', 'description', 'rule']).where('tenant_id', '=', tenant.id).where('id', '=', groupId).executeTakeFirst();
+        // The group and the person's row in it, in one query; the person is read only for a rule.
+        const group = await trx
+          .selectFrom('groups')
+          .leftJoin('group_members', (j) =>
+            j.onRef('group_members.tenant_id', '=', 'groups.tenant_id').onRef('group_members.group_id', '=', 'groups.id').on('group_members.person_id', '=', personId),
+          )
+          .select(['groups.id', 'groups.kind', 'groups.name', 'groups.description', 'groups.rule', 'group_members.role'])
+          .where('groups.tenant_id', '=', tenant.id)
+          .where('groups.id', '=', groupId)
+          .executeTakeFirst();
         if (!group) return null;
         const summary = { id: group.id, kind: group.kind, name: group.name, description: group.description };
-        const role = await roleIn(trx, tenant.id, groupId, personId);
-        if (role) return { ...summary, role };
+        if (group.role) return { ...summary, role: group.role };
         if (group.kind !== 'dynamic' || !group.rule) return null;
         const me = await personById(trx, tenant.id, personId);
         return me?.status === 'active' && ruleMatches(group.rule as GroupRule, me) ? { ...summary, role: 'member' } : null;
