@@ -8,9 +8,7 @@ import { createMailer } from './platform/mail.js';
 import { migrate } from './platform/migrate.js';
 import { createQueueService } from './platform/queue.js';
 import { createStorage } from './platform/storage.js';
-import { createJobs } from './jobs/client.js';
-import { startJobWorker } from './jobs/worker.js';
-import { createSessionStore } from './identity/session-store.js';
+import { startWorkerProcess } from './jobs/process.js';
 import { applyTenants } from './tenancy/apply.js';
 import { DeclarationError } from './tenancy/declaration.js';
 import { createTenantRegistry } from './tenancy/registry.js';
@@ -62,22 +60,7 @@ async function serve(config: Config): Promise<void> {
 
 async function worker(config: Config): Promise<void> {
   const log = pino({ level: config.logLevel, name: 'portique-worker' });
-  const database = connectDatabase(config.databaseUrl, { name: 'portique-worker' });
-  const queue = createQueueService(config.redisUrl);
-  const mailer = createMailer(config.smtp.url);
-  const registry = await createTenantRegistry(database, { onReloadError: (e) => log.error({ err: e }, 'tenant registry reload failed') });
-  const storage = createStorage(config.s3);
-  const closeAll = async () => {
-    await registry.close();
-    await Promise.allSettled([queue.close(), database.close()]);
-    mailer.close();
-    storage.close();
-  };
-  const sessions = createSessionStore(queue.redis);
-  const jobs = await startJobWorker({ config, database, registry, mailer, storage, jobs: createJobs(queue), sessions }, { redisUrl: config.redisUrl, queues: queue, log }).catch(async (error: unknown) => {
-    await closeAll();
-    throw error;
-  });
+  const jobs = await startWorkerProcess(config, log);
   let closing = false;
   // SIGTERM (a deploy, a scale-down): take no new job, let the running ones finish (25 s, inside
   // Kubernetes' default 30 s grace); what is still running then is released by its lock expiry.
@@ -85,8 +68,7 @@ async function worker(config: Config): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ signal }, 'worker stopping');
-    await jobs.close(25_000);
-    await closeAll();
+    await jobs.stop(25_000);
     log.info('worker stopped');
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
