@@ -29,16 +29,20 @@ async function defaultPerPerson(trx: TenantDb, tenant: Tenant): Promise<number> 
   return row?.default_per_person != null ? Number(row.default_per_person) : parseSize(tenant.declaration.quotas.storagePerPerson);
 }
 
-/** The quota of a space, as the admins set it (the tenant total still bounds every reservation). */
+/**
+ * The quota of a space, as the admins set it (the tenant total still bounds every reservation):
+ * the space's own, else the tenant's default per person, else the declaration's. One statement:
+ * every upload reads it under way to its reservation.
+ */
 export async function spaceQuota(trx: TenantDb, space: SpaceRef): Promise<number> {
-  if (space.groupId) {
-    const row = await trx.selectFrom('document_group_spaces').select('quota').where('group_id', '=', space.groupId).executeTakeFirst();
-    if (row?.quota != null) return Number(row.quota);
-  } else {
-    const row = await trx.selectFrom('document_person_quotas').select('quota').where('person_id', '=', space.personId).executeTakeFirst();
-    if (row) return Number(row.quota);
-  }
-  return defaultPerPerson(trx, space.tenant);
+  const own = space.groupId
+    ? trx.selectFrom('document_group_spaces').select('quota').where('group_id', '=', space.groupId)
+    : trx.selectFrom('document_person_quotas').select('quota').where('person_id', '=', space.personId);
+  const row = await trx
+    .selectNoFrom((eb) => [own.as('own'), eb.selectFrom('document_quota_settings').select('default_per_person').as('fallback')])
+    .executeTakeFirstOrThrow();
+  if (row.own != null) return Number(row.own);
+  return row.fallback != null ? Number(row.fallback) : parseSize(space.tenant.declaration.quotas.storagePerPerson);
 }
 
 export async function limitsIn(trx: TenantDb, space: SpaceRef): Promise<Limits> {

@@ -136,23 +136,27 @@ async function noFlushWait(trx: TenantDb): Promise<void> {
 }
 
 /**
+ * Makes the tenant's and the space's usage rows if they are missing (a first upload). Sent before
+ * lockUsage, never after: creating a row once the other is locked would lock out of order.
+ */
+function ensureUsageRows(trx: TenantDb, tenantId: string, spaceId: string) {
+  return trx
+    .insertInto('document_usage')
+    .values([
+      { tenant_id: tenantId, space_id: tenantId, used: 0, reserved: 0 },
+      { tenant_id: tenantId, space_id: spaceId, used: 0, reserved: 0 },
+    ])
+    .onConflict((oc) => oc.columns(['tenant_id', 'space_id']).doNothing())
+    .execute();
+}
+
+/**
  * Locks the tenant's row, then the space's, in one statement (the sort sits below the row
  * locking, so rows are locked in that order). Every upload of a tenant waits on its row: the
- * functions below hold it for as few round trips as they can (lock, one write, COMMIT), since
- * under load each round trip also waits for the Node event loop. `ensure`: create missing rows
- * first (a reservation; the other calls follow one).
+ * functions below hold it for as few round trips as they can, since under load each round trip
+ * also waits for the Node event loop. The rows exist: a reservation made them (ensureUsageRows).
  */
-async function lockUsage(trx: TenantDb, tenantId: string, spaceId: string, ensure = false) {
-  if (ensure) {
-    await trx
-      .insertInto('document_usage')
-      .values([
-        { tenant_id: tenantId, space_id: tenantId, used: 0, reserved: 0 },
-        { tenant_id: tenantId, space_id: spaceId, used: 0, reserved: 0 },
-      ])
-      .onConflict((oc) => oc.columns(['tenant_id', 'space_id']).doNothing())
-      .execute();
-  }
+async function lockUsage(trx: TenantDb, tenantId: string, spaceId: string) {
   const rows = await trx
     .selectFrom('document_usage')
     .select(['space_id', 'used', 'reserved'])
@@ -162,10 +166,7 @@ async function lockUsage(trx: TenantDb, tenantId: string, spaceId: string, ensur
     .execute();
   const tenantRow = rows.find((r) => r.space_id === tenantId);
   const spaceRow = rows.find((r) => r.space_id === spaceId);
-  if (!tenantRow || !spaceRow) {
-    if (ensure) throw new Error('documents: usage rows missing');
-    return lockUsage(trx, tenantId, spaceId, true);
-  }
+  if (!tenantRow || !spaceRow) throw new Error('documents: usage rows missing');
   return { tenant: { used: Number(tenantRow.used), reserved: Number(tenantRow.reserved) }, space: { used: Number(spaceRow.used), reserved: Number(spaceRow.reserved) } };
 }
 
@@ -182,8 +183,8 @@ function addUsage(trx: TenantDb, tenantId: string, spaceId: string, delta: { use
  * the reservation. Returns the bytes granted and which limit bounded them.
  */
 export async function reserve(trx: TenantDb, limits: Limits, reservationId: string, wanted: number): Promise<{ granted: number; boundBy: 'request' | 'space' | 'tenant' }> {
-  await noFlushWait(trx);
-  const usage = await lockUsage(trx, limits.tenantId, limits.spaceId, true);
+  // Sent together, run in this order: one round trip.
+  const [, , usage] = await Promise.all([noFlushWait(trx), ensureUsageRows(trx, limits.tenantId, limits.spaceId), lockUsage(trx, limits.tenantId, limits.spaceId)]);
   const spaceLeft = Math.max(0, limits.spaceLimit - usage.space.used - usage.space.reserved);
   const tenantLeft = Math.max(0, limits.tenantLimit - usage.tenant.used - usage.tenant.reserved);
   const granted = Math.min(wanted, spaceLeft, tenantLeft);
@@ -198,25 +199,32 @@ export async function reserve(trx: TenantDb, limits: Limits, reservationId: stri
   return { granted, boundBy };
 }
 
-/** Moves `bytes` of a reservation to used (a file landed). */
-export async function consume(trx: TenantDb, tenantId: string, reservationId: string, bytes: number): Promise<void> {
-  const row = await trx
-    .updateTable('document_reservations')
-    .set({ bytes: sql`bytes - ${bytes}::bigint` })
-    .where('id', '=', reservationId)
-    .where('bytes', '>=', BigInt(bytes))
-    .returning('space_id')
-    .executeTakeFirst();
-  if (!row) throw new Error('documents: reservation missing or too small');
-  await lockUsage(trx, tenantId, row.space_id);
-  await addUsage(trx, tenantId, row.space_id, { used: bytes, reserved: -bytes }).execute();
+/**
+ * Moves `bytes` of a reservation of `spaceId` to used (a file landed). A reservation used up is
+ * deleted: true then, and nothing is left to release. The three statements go together (one
+ * round trip): none depends on another's answer, and a failure rolls the transaction back.
+ */
+export async function consume(trx: TenantDb, tenantId: string, spaceId: string, reservationId: string, bytes: number): Promise<boolean> {
+  const amount = sql`${bytes}::bigint`;
+  const [taken, ...rest] = await Promise.allSettled([
+    sql<{ spent: boolean }>`
+      with spent as (delete from document_reservations where id = ${reservationId} and space_id = ${spaceId} and bytes = ${amount} returning true as spent),
+           kept as (update document_reservations set bytes = bytes - ${amount} where id = ${reservationId} and space_id = ${spaceId} and bytes > ${amount} returning false as spent)
+      select spent from spent union all select spent from kept`.execute(trx),
+    lockUsage(trx, tenantId, spaceId),
+    addUsage(trx, tenantId, spaceId, { used: bytes, reserved: -bytes }).execute(),
+  ]);
+  const row = taken.status === 'fulfilled' ? taken.value.rows[0] : undefined;
+  // No such reservation: say so, rather than what the counters' own check may have said of it.
+  if (taken.status === 'fulfilled' && !row) throw new Error('documents: reservation missing or too small');
+  for (const outcome of [taken, ...rest]) if (outcome.status === 'rejected') throw outcome.reason;
+  return row!.spent;
 }
 
-/** Gives back what is left of a reservation; a second call finds nothing and does nothing. */
+/** Gives back what is left of a reservation; a second call (or one after it was used up) finds nothing and does nothing. */
 export async function release(trx: TenantDb, tenantId: string, reservationId: string): Promise<void> {
-  await noFlushWait(trx);
-  const row = await trx.deleteFrom('document_reservations').where('id', '=', reservationId).returning(['space_id', 'bytes']).executeTakeFirst();
-  if (!row) return;
+  const [, row] = await Promise.all([noFlushWait(trx), trx.deleteFrom('document_reservations').where('id', '=', reservationId).returning(['space_id', 'bytes']).executeTakeFirst()]);
+  if (!row || Number(row.bytes) === 0) return;
   await lockUsage(trx, tenantId, row.space_id);
   await addUsage(trx, tenantId, row.space_id, { reserved: -Number(row.bytes) }).execute();
 }

@@ -116,6 +116,14 @@ const unhashed = () => new UnavailableError("Le fichier n'a pas pu être enregis
 
 const interrupted = () => new BadRequestError("L'envoi a été interrompu avant la fin du fichier.");
 
+/** Space reserved for an upload or a copy. `spent`: a recording used it all up, so nothing is left to release. */
+interface Reservation {
+  readonly id: string;
+  readonly granted: number;
+  readonly boundBy: 'request' | 'space' | 'tenant';
+  spent: boolean;
+}
+
 /** Counts and hashes what flows through; refuses a byte past `limit` and, with `exact`, an end short of it. */
 class Meter extends Transform {
   bytes = 0;
@@ -156,7 +164,20 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
   const tx = <T>(actor: Actor | string, fn: (trx: TenantDb) => Promise<T>) => database.withTenant(typeof actor === 'string' ? actor : actor.tenant.id, fn);
   const space = (actor: Actor) => actor.groupId ?? actor.personId;
   const groupOf = (actor: Actor) => actor.groupId ?? null;
-  const reserveFor = (actor: Actor, reservationId: string, wanted: number) => tx(actor, async (trx) => repo.reserve(trx, await limitsIn(trx, actor), reservationId, wanted));
+  /**
+   * Reserves up to `wanted` bytes of the actor's space, after checking the folder it goes to (one
+   * transaction: every upload does both before reading its body).
+   */
+  const reserve = (actor: Actor, folderId: string | null, wanted: number) =>
+    tx(actor, async (trx): Promise<Reservation> => {
+      await folderOrRoot(trx, actor, folderId);
+      const id = newId();
+      return { id, ...(await repo.reserve(trx, await limitsIn(trx, actor), id, wanted)), spent: false };
+    });
+  /** Gives back what a reservation has left, unless a recording used it all up. */
+  const release = async (actor: Actor, reservation: Reservation) => {
+    if (!reservation.spent) await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservation.id));
+  };
 
   async function deleteObjects(tenant: Tenant, keys: string[]): Promise<void> {
     // After the rows are gone: a failure here leaves an orphan object, which reconciliation removes.
@@ -261,11 +282,13 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
   }
 
   /** Records a landed object as a new file or a new version of the file of that name. */
-  async function record(actor: Actor, parentId: string | null, name: string, contentType: string, reservationId: string, versionId: string, key: string, stored: { size: number; sha256: string }) {
+  async function record(actor: Actor, parentId: string | null, name: string, contentType: string, reservation: Reservation, versionId: string, key: string, stored: { size: number; sha256: string }) {
     const tenantId = actor.tenant.id;
+    // A reservation already used up (by the form's earlier files) has room for an empty file only.
+    const consume = (trx: TenantDb) => (reservation.spent ? Promise.resolve(true) : repo.consume(trx, tenantId, space(actor), reservation.id, stored.size));
     for (let attempt = 0; ; attempt++) {
       try {
-        return await tx(actor, async (trx) => {
+        const recorded = await tx(actor, async (trx) => {
           await folderOrRoot(trx, actor, parentId, true);
           const existing = await repo.nameTaken(trx, space(actor), parentId, name);
           const version = { tenant_id: tenantId, id: versionId, object_key: key, size: stored.size, content_type: contentType, sha256: stored.sha256, created_by: actor.onBehalfOf ?? actor.personId };
@@ -294,8 +317,8 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
               await repo.freeUsed(trx, tenantId, space(actor), old.reduce((s, v) => s + Number(v.size), 0));
             }
             // Last: the tenant's usage row, which every upload of the tenant locks, is held from here to COMMIT only.
-            await repo.consume(trx, tenantId, reservationId, stored.size);
-            return { node: repo.toNode(row), pruned: old.map((v) => v.object_key) };
+            const spent = await consume(trx);
+            return { node: repo.toNode(row), pruned: old.map((v) => v.object_key), spent };
           }
           const nodeId = newId();
           const row = await trx
@@ -304,9 +327,12 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
             .returningAll()
             .executeTakeFirstOrThrow();
           await trx.insertInto('document_versions').values({ ...version, node_id: nodeId }).execute();
-          await repo.consume(trx, tenantId, reservationId, stored.size);
-          return { node: repo.toNode(row), pruned: [] as string[] };
+          const spent = await consume(trx);
+          return { node: repo.toNode(row), pruned: [] as string[], spent };
         });
+        // Committed: a reservation used up is gone, there is nothing left to release.
+        if (recorded.spent) reservation.spent = true;
+        return recorded;
       } catch (error) {
         // Two uploads of one new name at once: the second becomes a version of the first.
         if (isUniqueViolation(error) && attempt < 2) continue;
@@ -315,14 +341,13 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
     }
   }
 
-  /** Runs `fn` under a quota reservation of `wanted` bytes, released whatever happens. */
-  async function reserved<T>(actor: Actor, wanted: number, fn: (reservationId: string, granted: number, boundBy: 'request' | 'space' | 'tenant') => Promise<T>): Promise<T> {
-    const reservationId = newId();
-    const { granted, boundBy } = await reserveFor(actor, reservationId, wanted);
+  /** Runs `fn` under a quota reservation of up to `wanted` bytes in `folderId`, released whatever happens. */
+  async function reserved<T>(actor: Actor, folderId: string | null, wanted: number, fn: (reservation: Reservation) => Promise<T>): Promise<T> {
+    const reservation = await reserve(actor, folderId, wanted);
     try {
-      return await fn(reservationId, granted, boundBy);
+      return await fn(reservation);
     } finally {
-      await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+      await release(actor, reservation);
     }
   }
 
@@ -330,14 +355,14 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
    * One file of an upload: streamed to S3, recorded against the reservation (the object deleted
    * if recording fails), pruned versions' objects deleted, then handed to the scanner.
    */
-  async function store(actor: Actor, parentId: string | null, reservationId: string, name: string, file: IncomingFile, limit: number, tooLarge: () => DomainError, exactLength?: number) {
+  async function store(actor: Actor, parentId: string | null, reservation: Reservation, name: string, file: IncomingFile, limit: number, tooLarge: () => DomainError, exactLength?: number) {
     const contentType = contentTypeOf(name);
     const versionId = newId();
     const key = tenantKey(actor.tenant.id, 'documents', versionId);
     const landed = await streamToS3(actor, file, key, contentType, limit, tooLarge, exactLength);
     let result: { node: DocumentNode; pruned: string[] };
     try {
-      result = await record(actor, parentId, name, contentType, reservationId, versionId, key, landed);
+      result = await record(actor, parentId, name, contentType, reservation, versionId, key, landed);
     } catch (error) {
       await deleteObjects(actor.tenant, [key]);
       throw error;
@@ -384,8 +409,8 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
 
     async upload(actor, parentId, bound, files) {
       const limits = { largestUpload: largestUpload(actor.tenant) };
-      await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
-      return reserved(actor, bound ?? limits.largestUpload, async (reservationId, granted, boundBy) => {
+      return reserved(actor, parentId, bound ?? limits.largestUpload, async (reservation) => {
+        const { granted, boundBy } = reservation;
         if (granted === 0 && boundBy !== 'request') throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
         const stored: DocumentNode[] = [];
         let consumed = 0;
@@ -397,7 +422,7 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
             limit === limits.largestUpload && limits.largestUpload < budget
               ? new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`)
               : new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : boundBy === 'space' ? quotaMessage : `« ${name} » est plus grand que l'envoi annoncé.`);
-          const { node, size } = await store(actor, parentId, reservationId, name, file, limit, tooLarge);
+          const { node, size } = await store(actor, parentId, reservation, name, file, limit, tooLarge);
           consumed += size;
           stored.push(node);
         }
@@ -410,11 +435,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
       const largest = largestUpload(actor.tenant);
       // Refused before a byte is read or reserved.
       if (length > largest) throw new PayloadTooLargeError(`« ${name} » dépasse la taille maximale d'un fichier (${actor.tenant.declaration.quotas.largestUpload}).`);
-      await tx(actor, (trx) => folderOrRoot(trx, actor, parentId));
-      return reserved(actor, length, async (reservationId, granted, boundBy) => {
-        if (granted < length) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+      return reserved(actor, parentId, length, async (reservation) => {
+        if (reservation.granted < length) throw new PayloadTooLargeError(reservation.boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
         const tooLarge = () => new PayloadTooLargeError(`« ${name} » est plus grand que l'envoi annoncé.`);
-        const { node } = await store(actor, parentId, reservationId, name, { filename: name, stream }, length, tooLarge, length);
+        const { node } = await store(actor, parentId, reservation, name, { filename: name, stream }, length, tooLarge, length);
         return node;
       });
     },
@@ -490,11 +514,10 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
         return { nodes, versions };
       });
       const total = versions.reduce((s, v) => s + Number(v.size), 0);
-      const reservationId = newId();
-      const { granted, boundBy } = await reserveFor(actor, reservationId, total);
+      const reservation = await reserve(actor, targetId, total);
       const copied: string[] = [];
       try {
-        if (granted < total) throw new PayloadTooLargeError(boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
+        if (reservation.granted < total) throw new PayloadTooLargeError(reservation.boundBy === 'tenant' ? tenantQuotaMessage : quotaMessage);
         const newVersion = new Map<string, string>();
         for (const v of versions) {
           const vid = newId();
@@ -507,9 +530,9 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
           copied.push(key);
           newVersion.set(v.id, vid);
         }
-        const root = await tx(actor, async (trx) => {
+        const { root, spent } = await tx(actor, async (trx) => {
           await folderOrRoot(trx, actor, targetId, true);
-          await repo.consume(trx, actor.tenant.id, reservationId, total);
+          const spent = await repo.consume(trx, actor.tenant.id, space(actor), reservation.id, total);
           const newIds = new Map(nodes.map((n) => [n.id, newId()]));
           let rootNode: DocumentNode | undefined;
           for (const n of nodes) {
@@ -532,13 +555,14 @@ export function createDocumentsService(deps: { database: DbHandle; storage: Stor
               .values({ tenant_id: actor.tenant.id, id: vid, node_id: newIds.get(owner.id)!, object_key: tenantKey(actor.tenant.id, 'documents', vid), size: v.size, content_type: v.content_type, sha256: v.sha256, created_by: actor.onBehalfOf ?? actor.personId })
               .execute();
           }
-          return rootNode!;
+          return { root: rootNode!, spent };
         });
+        reservation.spent = spent;
         copied.length = 0;
         return root;
       } finally {
         await deleteObjects(actor.tenant, copied);
-        await tx(actor, (trx) => repo.release(trx, actor.tenant.id, reservationId));
+        await release(actor, reservation);
       }
     },
 
