@@ -43,6 +43,22 @@ export function formatSize(bytes: number, locale: string): string {
   return `${new Intl.NumberFormat(locale, { maximumFractionDigits: unit ? 1 : 0 }).format(value)} ${units[unit]}`;
 }
 
+/**
+ * A folder's or a file's mark before its name: drawn here, since an emoji needs a font the
+ * person may not have (it showed as an empty box). Decorative: the name says what it is.
+ */
+export function NodeIcon(props: { kind: 'file' | 'folder' }) {
+  return (
+    <svg class="node-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true" focusable="false">
+      {props.kind === 'folder' ? (
+        <path d="M3 6.5A1.5 1.5 0 0 1 4.5 5h4.6l2 2h8.4A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z" />
+      ) : (
+        <path d="M6.5 3h7.6L19 7.9v11.6a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 5 19.5v-15A1.5 1.5 0 0 1 6.5 3z" />
+      )}
+    </svg>
+  );
+}
+
 const date = (ctx: PageContext, d: Date) => new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(d);
 const folderHref = (id: string | null, base = '/documents') => (id ? `${base}?dossier=${id}` : base);
 
@@ -59,14 +75,33 @@ export function QuotaBar(props: { ctx: PageContext; usage: Usage }) {
   );
 }
 
-function DocumentsNav(props: { ctx: PageContext }) {
+/** The documents' own menu and search, on every page of "Mes documents"; `current`: the page shown, if it is one of them. */
+function DocumentsNav(props: { ctx: PageContext; current?: 'root' | 'trash'; query?: string }) {
   const { ctx } = props;
+  const entries = [
+    { href: '/documents', label: tr(ctx, 'root'), key: 'root' },
+    { href: '/documents/partages', label: ctx.t('documents.shared.title'), key: 'shared' },
+    { href: '/documents/groupes', label: tr(ctx, 'groupSpaces'), key: 'groups' },
+    { href: '/documents/corbeille', label: tr(ctx, 'trash'), key: 'trash' },
+  ];
   return (
     <div class="documents-tools">
-      <a href="/documents">{tr(ctx, 'root')}</a> · <a href="/documents/partages">{ctx.t('documents.shared.title')}</a> · <a href="/documents/groupes">{tr(ctx, 'groupSpaces')}</a> ·{' '}
-      <a href="/documents/corbeille">{tr(ctx, 'trash')}</a>
-      <form method="get" action="/documents/recherche" role="search" class="inline-form">
-        <label for="q">{tr(ctx, 'searchLabel')}</label> <input id="q" name="q" type="search" /> <button type="submit">{tr(ctx, 'search')}</button>
+      <nav aria-label={tr(ctx, 'title')}>
+        <ul class="documents-nav">
+          {entries.map((e) => (
+            <li>
+              <a href={e.href} aria-current={e.key === props.current ? 'page' : undefined}>
+                {e.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <form method="get" action="/documents/recherche" role="search" class="documents-search">
+        <label for="q" class="visually-hidden">
+          {tr(ctx, 'searchLabel')}
+        </label>
+        <input id="q" name="q" type="search" value={props.query} placeholder={tr(ctx, 'searchLabel')} /> <button type="submit">{tr(ctx, 'search')}</button>
       </form>
     </div>
   );
@@ -90,10 +125,12 @@ function ItemRow(props: { ctx: PageContext; item: DocumentNode; folders: Documen
     <tr>
       <td>
         {item.kind === 'folder' ? (
-          <a href={folderHref(item.id, base)}>📁 {item.name}</a>
+          <a href={folderHref(item.id, base)}>
+            <NodeIcon kind="folder" />{item.name}
+          </a>
         ) : (
           <a href={`${base}/fichiers/${item.id}`} download>
-            {item.name}
+            <NodeIcon kind="file" />{item.name}
           </a>
         )}
       </td>
@@ -176,16 +213,18 @@ export function FolderPage(props: {
   return (
     <Layout ctx={ctx} title={folder ? folder.name : rootTitle}>
       <h1>{folder ? folder.name : rootTitle}</h1>
-      <nav aria-label={tr(ctx, 'breadcrumb')}>
-        <a href={view.base}>{rootTitle}</a>
-        {path.map((p) => (
-          <>
-            {' / '}
-            <a href={folderHref(p.id, view.base)}>{p.name}</a>
-          </>
-        ))}
-      </nav>
-      <DocumentsNav ctx={ctx} />
+      {folder && (
+        <nav aria-label={tr(ctx, 'breadcrumb')} class="breadcrumb">
+          <a href={view.base}>{rootTitle}</a>
+          {path.map((p) => (
+            <>
+              {' / '}
+              <a href={folderHref(p.id, view.base)}>{p.name}</a>
+            </>
+          ))}
+        </nav>
+      )}
+      <DocumentsNav ctx={ctx} current={view.personal && !folder ? 'root' : undefined} />
       {props.admin && (
         <p>
           <a href="/admin/documents">{tr(ctx, 'adminLink')}</a>
@@ -224,10 +263,15 @@ function WriteForms(props: { ctx: PageContext; folder: DocumentNode | null; uplo
     <>
       <form method="post" action={uploadAction} enctype="multipart/form-data" class="upload-form" data-documents-upload>
         <label for="fichiers">{tr(ctx, 'uploadLabel')}</label> <input id="fichiers" name="fichiers" type="file" multiple required />{' '}
-        <button type="submit">{tr(ctx, 'upload')}</button> <span class="drop-hint">{tr(ctx, 'drop')}</span>
+        <button type="submit" class="primary">
+          {tr(ctx, 'upload')}
+        </button>{' '}
+        <span class="drop-hint">{tr(ctx, 'drop')}</span>
         <progress hidden max={100} value={0} />
+        {/* documents.js says here which file goes, how far along, and what went wrong. */}
+        <p class="upload-status" role="status" hidden />
       </form>
-      <form method="post" action={`${props.base}/dossiers`}>
+      <form method="post" action={`${props.base}/dossiers`} class="new-folder">
         <CsrfField ctx={ctx} />
         {folder && <input type="hidden" name="parent" value={folder.id} />}
         <label for="nom-dossier">{tr(ctx, 'newFolder')}</label> <input id="nom-dossier" name="nom" required maxLength={255} />{' '}
@@ -249,7 +293,7 @@ export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usag
           <a href={base}>{props.space.name}</a>
         </p>
       )}
-      <DocumentsNav ctx={ctx} />
+      <DocumentsNav ctx={ctx} current={props.space ? undefined : 'trash'} />
       <QuotaBar ctx={ctx} usage={props.usage} />
       {items.length === 0 ? (
         <p>{tr(ctx, 'trashEmpty')}</p>
@@ -266,7 +310,9 @@ export function TrashPage(props: { ctx: PageContext; items: DocumentNode[]; usag
             <tbody>
               {items.map((item) => (
                 <tr>
-                  <td>{item.kind === 'folder' ? `📁 ${item.name}` : item.name}</td>
+                  <td>
+                    <NodeIcon kind={item.kind} />{item.name}
+                  </td>
                   <td>{item.deletedAt ? date(ctx, item.deletedAt) : ''}</td>
                   <td>
                     <form method="post" action={`${base}/corbeille/${item.id}/restaurer`} class="inline-form">
@@ -297,14 +343,16 @@ export function SearchPage(props: { ctx: PageContext; query: string; results: Do
   return (
     <Layout ctx={ctx} title={tr(ctx, 'search')}>
       <h1>{tr(ctx, 'results', { q: props.query })}</h1>
-      <DocumentsNav ctx={ctx} />
+      <DocumentsNav ctx={ctx} query={props.query} />
       {results.length === 0 ? (
         <p>{tr(ctx, 'noResults')}</p>
       ) : (
         <ul>
           {results.map((item) => (
             <li>
-              {item.kind === 'folder' ? <a href={folderHref(item.id)}>📁 {item.name}</a> : <a href={`/documents/fichiers/${item.id}`}>{item.name}</a>}{' '}
+              <a href={item.kind === 'folder' ? folderHref(item.id) : `/documents/fichiers/${item.id}`}>
+                <NodeIcon kind={item.kind} />{item.name}
+              </a>{' '}
               (<a href={folderHref(item.parentId)}>{tr(ctx, 'back')}</a>)
             </li>
           ))}

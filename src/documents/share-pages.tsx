@@ -2,7 +2,7 @@
 // page of an item (people, groups, public links) and the public page /p/<token>. Words in
 // src/web/i18n (documents.shared.*, documents.share.*, documents.links.*, documents.public.*).
 import { CsrfField, Layout, type PageContext } from '../web/layout.js';
-import { formatSize } from './pages.js';
+import { formatSize, NodeIcon } from './pages.js';
 import type { DocumentNode } from './service.js';
 import type { Access, LinkRow, ShareRow, SharedItem } from './sharing.js';
 
@@ -26,7 +26,11 @@ function SharedRow(props: { ctx: PageContext; node: DocumentNode; access: Access
   const targets = (props.folders ?? []).filter((f) => f.id !== node.id);
   return (
     <tr>
-      <td>{node.kind === 'folder' ? <a href={`/documents/partages/dossiers/${node.id}`}>📁 {node.name}</a> : <a href={`/documents/fichiers/${node.id}`}>{node.name}</a>}</td>
+      <td>
+        <a href={node.kind === 'folder' ? `/documents/partages/dossiers/${node.id}` : `/documents/fichiers/${node.id}`}>
+          <NodeIcon kind={node.kind} />{node.name}
+        </a>
+      </td>
       <td>{node.kind === 'file' ? formatSize(node.size, ctx.locale) : ''}</td>
       {props.owner !== undefined && <td>{props.owner}</td>}
       <td>{accessLabel(ctx, access)}</td>
@@ -94,7 +98,7 @@ export function SharedFolderPage(props: { ctx: PageContext; folder: DocumentNode
   const csrf = ctx.user?.csrfToken ?? '';
   return (
     <Layout ctx={ctx} title={folder.name}>
-      <h1>📁 {folder.name}</h1>
+      <h1>{folder.name}</h1>
       <p>
         <a href="/documents/partages">{ctx.t('documents.shared.back')}</a> · {accessLabel(ctx, access)}
       </p>
@@ -248,8 +252,8 @@ export function PublicFolderPage(props: { ctx: PageContext; token: string; folde
   const base = `/p/${token}`;
   return (
     <Layout ctx={ctx} title={props.folder.name}>
-      <h1>📁 {props.folder.name}</h1>
-      <nav aria-label={ctx.locale === 'en' ? 'Breadcrumb' : "Fil d'Ariane"}>
+      <h1>{props.folder.name}</h1>
+      <nav aria-label={ctx.locale === 'en' ? 'Breadcrumb' : "Fil d'Ariane"} class="breadcrumb">
         {path.map((p, i) => (
           <>
             {i > 0 && ' / '}
@@ -266,10 +270,12 @@ export function PublicFolderPage(props: { ctx: PageContext; token: string; folde
               <tr>
                 <td>
                   {n.kind === 'folder' ? (
-                    <a href={`${base}?dossier=${n.id}`}>📁 {n.name}</a>
+                    <a href={`${base}?dossier=${n.id}`}>
+                      <NodeIcon kind="folder" />{n.name}
+                    </a>
                   ) : (
                     <a href={`${base}/fichiers/${n.id}`} download>
-                      {n.name}
+                      <NodeIcon kind="file" />{n.name}
                     </a>
                   )}
                 </td>

@@ -32,6 +32,13 @@ export function CsrfField(props: { ctx: PageContext }) {
 }
 
 /** The login route (src/identity/saml/), back to `path` afterwards. */
+/**
+ * How a menu entry relates to the page shown: the page itself, or the section the page is in
+ * (the documents' sharing page is in Documents), so a person always sees where they are.
+ */
+export const currentness = (entry: string, page: string): 'page' | 'true' | undefined =>
+  entry === page ? 'page' : entry !== '/' && page.startsWith(`${entry}/`) ? 'true' : undefined;
+
 export const loginHref = (path: string) => `/connexion?retour=${encodeURIComponent(path)}`;
 
 /** Enabled services that are built, in the tenant's order. */
@@ -73,7 +80,7 @@ export function Layout(props: { ctx: PageContext; title: string; refreshTo?: str
             <ul>
               {nav.map((item) => (
                 <li>
-                  <a href={item.path} aria-current={item.path === path ? 'page' : undefined}>
+                  <a href={item.path} aria-current={currentness(item.path, path)}>
                     {item.label}
                   </a>
                 </li>

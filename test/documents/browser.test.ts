@@ -83,3 +83,35 @@ t.test("the admin's usage page, a folder's public page, a shared folder", async 
   t.ok(await shared.isVisible('text=Copier dans Mes documents'), 'copy offered');
   await checkAxe(t, shared, 'a folder shared in write mode');
 });
+
+t.test('Mes documents: where am I, what is a folder, and a phone', async (t) => {
+  const who = await loginAs(h, 'nord', 'mes-documents@univ-nord.example');
+  const folder = JSON.parse((await send(h, who, 'POST', '/documents/dossiers', json({ nom: 'Cours de L3' }))).body.toString()) as { id: string };
+  await upload(h, who, 'un-nom-de-fichier-très-long-sans-espace-pour-voir-comment-il-passe-à-la-ligne.pdf', Buffer.from('%PDF-1.4'));
+  const context = await as(who);
+  const page = await context.newPage();
+  await page.goto(`${origin}/documents`);
+  t.equal(await page.getAttribute('.documents-nav a[href="/documents"]', 'aria-current'), 'page', 'the documents menu marks the page shown');
+  t.equal(await page.getAttribute('.site-nav a[href="/documents"]', 'aria-current'), 'page');
+  t.equal(await page.locator('.breadcrumb').count(), 0, 'no breadcrumb at the root: it would only repeat the title');
+  t.equal(await page.locator('table.documents svg.node-icon').count(), 2, 'a drawn mark before each name (no emoji, which needs a font)');
+  t.notMatch(await page.textContent('table.documents'), /📁/);
+  await checkAxe(t, page, 'Mes documents, a folder and a file');
+  await page.screenshot({ path: `${SCREENSHOTS}/documents-root.png`, fullPage: true });
+
+  await page.goto(`${origin}/documents?dossier=${folder.id}`);
+  t.equal(await page.locator('.breadcrumb a').count(), 2, 'in a folder: the way back up');
+  t.equal(await page.locator('.documents-nav a[aria-current]').count(), 0, 'a folder is none of the menu pages');
+  await page.goto(`${origin}/documents/corbeille`);
+  t.equal(await page.getAttribute('.documents-nav a[href="/documents/corbeille"]', 'aria-current'), 'page');
+  t.equal(await page.getAttribute('.site-nav a[href="/documents"]', 'aria-current'), 'true', 'the header still says we are in Documents');
+  await checkAxe(t, page, 'the trash');
+
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 360, height: 740 });
+  await phone.goto(`${origin}/documents`);
+  const width = await phone.evaluate('({ scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth })');
+  t.ok((width as { scroll: number; view: number }).scroll <= (width as { scroll: number; view: number }).view, `no sideways scrolling on a phone (${JSON.stringify(width)})`);
+  t.equal(await phone.locator('table.documents thead').evaluate((el) => el.getBoundingClientRect().height <= 1), true, 'the column headings give way to cards');
+  await phone.screenshot({ path: `${SCREENSHOTS}/documents-root-phone.png`, fullPage: true });
+});

@@ -46,3 +46,29 @@ t.test('the script sends each file with its own PUT, into the folder shown', asy
     if (item) t.equal(sha256((await send(h, camille, 'GET', `/documents/fichiers/${item.id}`)).body), sha256(c), `${n}: same bytes`);
   }
 });
+
+t.test('a refused file is said under the form, after the files stored before it are listed', async (t) => {
+  const sam = await loginAs(h, 'sud', 'sam-refus@univ-sud.example');
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  t.teardown(() => context.close());
+  const [name, value] = sam.cookie.split('=') as [string, string];
+  await context.addCookies([{ name, value, domain: 'sud.localhost', path: '/' }]);
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(`http://sud.localhost:${h.port}/documents`);
+  const dir = await mkdtemp(join(tmpdir(), 'portique-refused-'));
+  // sud takes files of 1 MiB at most (test/documents/helpers.ts).
+  await writeFile(join(dir, 'petit.txt'), 'ok');
+  await writeFile(join(dir, 'trop-gros.bin'), randomBytes(2 * 1024 * 1024));
+  await page.setInputFiles('#fichiers', [join(dir, 'petit.txt'), join(dir, 'trop-gros.bin')]);
+  await Promise.all([page.waitForEvent('load'), page.click('form.upload-form button[type="submit"]')]);
+  await page.waitForSelector('.upload-status.error');
+  t.match(await page.textContent('.upload-status'), /trop-gros\.bin.*dépasse la taille maximale/, 'what went wrong, and with which file');
+  t.equal(await page.getAttribute('.upload-status', 'role'), 'status', 'read out by screen readers');
+  t.ok(await page.isVisible('a[download]:has-text("petit.txt")'), 'the file stored before it is listed');
+  t.same(dialogs, [], 'no alert box');
+});

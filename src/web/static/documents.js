@@ -8,6 +8,29 @@
   if (!form || !window.XMLHttpRequest || !window.URL) return;
   var input = form.querySelector('input[type=file]');
   var bar = form.querySelector('progress');
+  var status = form.querySelector('.upload-status');
+  var en = document.documentElement.lang === 'en';
+  var words = en
+    ? { sending: 'Uploading “{name}” ({n} of {total}): {pct} %', failed: 'Upload failed. Check your connection and try again.', error: 'Error {status}' }
+    : { sending: 'Envoi de « {name} » ({n} sur {total}) : {pct} %', failed: "L'envoi a échoué. Vérifiez votre connexion et réessayez.", error: 'Erreur {status}' };
+  function say(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
+  }
+  // A failure is said under the form; when earlier files were stored, the page reloads to list
+  // them and says it there.
+  var FAILURE_KEY = 'portique.documents.upload-failure';
+  function tell(message, failure) {
+    status.hidden = false;
+    status.textContent = message;
+    status.classList.toggle('error', !!failure);
+  }
+  try {
+    var kept = window.sessionStorage.getItem(FAILURE_KEY);
+    if (kept) {
+      window.sessionStorage.removeItem(FAILURE_KEY);
+      tell(kept, true);
+    }
+  } catch (_) {}
   var meta = document.querySelector('meta[name="csrf-token"]');
   var token = meta ? meta.getAttribute('content') : '';
   // The form's action is …/envoi?_csrf=…&dossier=…: the PUT goes to …/fichiers in the same space.
@@ -19,7 +42,7 @@
     try {
       return JSON.parse(xhr.responseText).error.message;
     } catch (_) {
-      return 'Erreur ' + xhr.status;
+      return say(words.error, { status: xhr.status });
     }
   }
 
@@ -30,17 +53,26 @@
     var stored = 0;
     bar.hidden = false;
     bar.value = 0;
+    var current = 0;
     function show(loaded) {
       bar.value = total > 0 ? Math.round(((sent + loaded) / total) * 100) : 100;
+      tell(say(words.sending, { name: files[current].name, n: current + 1, total: files.length, pct: bar.value }));
     }
     function fail(message) {
       bar.hidden = true;
-      window.alert(message);
-      if (stored > 0) window.location.reload();
+      tell(message, true);
+      if (stored > 0) {
+        try {
+          window.sessionStorage.setItem(FAILURE_KEY, message);
+        } catch (_) {}
+        window.location.reload();
+      }
     }
     function next(i) {
       if (i === files.length) return window.location.reload();
       var file = files[i];
+      current = i;
+      show(0);
       var url = base + '?nom=' + encodeURIComponent(file.name) + (folder ? '&dossier=' + encodeURIComponent(folder) : '');
       var xhr = new XMLHttpRequest();
       xhr.open('PUT', url);
@@ -54,11 +86,10 @@
         if (xhr.status < 200 || xhr.status >= 300) return fail(file.name + ' : ' + errorOf(xhr));
         stored++;
         sent += file.size;
-        show(0);
         next(i + 1);
       };
       xhr.onerror = function () {
-        fail("L'envoi a échoué. Vérifiez votre connexion et réessayez.");
+        fail(words.failed);
       };
       xhr.send(file);
     }
