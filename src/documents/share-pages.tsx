@@ -130,7 +130,7 @@ export function SharePage(props: { ctx: PageContext; node: DocumentNode; shares:
         <div role="status" class="notice">
           <p>{ctx.t('documents.links.created')}</p>
           <p>
-            <input readOnly value={`${props.origin}/p/${props.created}`} size={80} aria-label={ctx.t('documents.links.title')} />
+            <input class="created-link" readOnly value={`${props.origin}/p/${props.created}`} aria-label={ctx.t('documents.links.title')} />
           </p>
         </div>
       )}
