@@ -72,3 +72,28 @@ t.test('a refused file is said under the form, after the files stored before it 
   t.ok(await page.isVisible('a[download]:has-text("petit.txt")'), 'the file stored before it is listed');
   t.same(dialogs, [], 'no alert box');
 });
+
+t.test('files dropped anywhere on the page are uploaded, and the page stays', async (t) => {
+  const context = await browser.newContext({ locale: 'fr-FR' });
+  t.teardown(() => context.close());
+  const [name, value] = camille.cookie.split('=') as [string, string];
+  await context.addCookies([{ name, value, domain: 'nord.localhost', path: '/' }]);
+  const page = await context.newPage();
+  await page.goto(`${origin}/documents`);
+  const reloaded = page.waitForEvent('load');
+  // What a browser does on a drop of a file from the desktop, on the page's title (outside the zone).
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(['déposé à côté'], 'déposé.txt', { type: 'text/plain' }));
+    const drop = new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data });
+    document.querySelector('h1')!.dispatchEvent(drop);
+    (window as unknown as { dropKept: boolean }).dropKept = drop.defaultPrevented;
+  });
+  await reloaded;
+  t.equal(new URL(page.url()).pathname, '/documents', 'still on Mes documents');
+  t.ok(await page.isVisible('a[download]:has-text("déposé.txt")'), 'the dropped file is listed');
+  const listing = JSON.parse((await send(h, camille, 'GET', '/documents')).body.toString()) as { items: { id: string; name: string }[] };
+  const item = listing.items.find((i) => i.name === 'déposé.txt');
+  t.ok(item, 'stored');
+  if (item) t.equal((await send(h, camille, 'GET', `/documents/fichiers/${item.id}`)).body.toString(), 'déposé à côté', 'same bytes');
+});

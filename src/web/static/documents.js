@@ -110,7 +110,12 @@
   form.addEventListener('dragleave', function () {
     form.classList.remove('dragging');
   });
-  form.addEventListener('drop', function (e) {
+  // Files dropped anywhere on the page are uploaded: a drop just beside the zone would otherwise
+  // make the browser leave the page to show the file.
+  window.addEventListener('dragover', function (e) {
+    e.preventDefault();
+  });
+  window.addEventListener('drop', function (e) {
     e.preventDefault();
     form.classList.remove('dragging');
     if (e.dataTransfer && e.dataTransfer.files.length) send(e.dataTransfer.files);
