@@ -3,15 +3,18 @@ import { CsrfField, Layout, type PageContext } from '../web/layout.js';
 import { ruleText, type GroupPage as GroupPageData, type GroupRule, type GroupSummary } from './groups.js';
 import { directoryTranslator, type DirectoryKey } from './messages.js';
 import { AdminNav } from './admin-pages.js';
+import { PersonRow } from './pages.js';
 
 const kindKey = (kind: string) => `groups.kind.${kind}` as DirectoryKey;
 
-function Post(props: { ctx: PageContext; action: string; label: string; children?: preact.ComponentChildren }) {
+function Post(props: { ctx: PageContext; action: string; label: string; look?: 'primary' | 'danger'; formClass?: string; children?: preact.ComponentChildren }) {
   return (
-    <form method="post" action={props.action} class="inline-form">
+    <form method="post" action={props.action} class={props.formClass ?? 'inline-form'}>
       <CsrfField ctx={props.ctx} />
       {props.children}
-      <button type="submit">{props.label}</button>
+      <button type="submit" class={props.look}>
+        {props.label}
+      </button>
     </form>
   );
 }
@@ -23,42 +26,53 @@ export function MyGroupsPage(props: { ctx: PageContext; groups: GroupSummary[]; 
     <Layout ctx={ctx} title={d('groups.title')}>
       <h1>{d('groups.title')}</h1>
       {props.invitations.length > 0 && (
-        <section aria-labelledby="invitations">
+        <section aria-labelledby="invitations" class="invitations">
           <h2 id="invitations">{d('groups.invitations')}</h2>
           <ul>
             {props.invitations.map((g) => (
               <li key={g.id}>
-                <a href={`/groupes/${g.id}`}>{g.name}</a> <Post ctx={ctx} action={`/groupes/${g.id}/invitation/accepter`} label={d('groups.accept')} />{' '}
-                <Post ctx={ctx} action={`/groupes/${g.id}/invitation/refuser`} label={d('groups.decline')} />
+                <a href={`/groupes/${g.id}`}>{g.name}</a>
+                <span class="invitation-actions">
+                  <Post ctx={ctx} action={`/groupes/${g.id}/invitation/accepter`} label={d('groups.accept')} look="primary" />{' '}
+                  <Post ctx={ctx} action={`/groupes/${g.id}/invitation/refuser`} label={d('groups.decline')} />
+                </span>
               </li>
             ))}
           </ul>
         </section>
       )}
       {props.groups.length === 0 ? (
-        <p>{d('groups.none')}</p>
+        <p class="notice compact">{d('groups.none')}</p>
       ) : (
         <ul class="groups">
           {props.groups.map((g) => (
             <li key={g.id}>
-              <a href={`/groupes/${g.id}`}>{g.name}</a> <span class="meta">({d(kindKey(g.kind))}{g.role === 'owner' ? `, ${d('groups.owner')}` : ''})</span>
+              <a href={`/groupes/${g.id}`}>{g.name}</a>
+              <span class="meta">
+                <span>{d(kindKey(g.kind))}</span>
+                {g.role === 'owner' && <span class="badge">{d('groups.owner')}</span>}
+              </span>
             </li>
           ))}
         </ul>
       )}
-      <h2>{d('groups.create')}</h2>
-      <form method="post" action="/groupes">
-        <CsrfField ctx={ctx} />
-        <p>
-          <label for="name">{d('groups.name')}</label>
-          <input id="name" name="name" required minLength={2} maxLength={120} />
-        </p>
-        <p>
-          <label for="description">{d('groups.description')}</label>
-          <textarea id="description" name="description" maxLength={2000} />
-        </p>
-        <button type="submit">{d('groups.create')}</button>
-      </form>
+      <section class="panel" aria-labelledby="create">
+        <h2 id="create">{d('groups.create')}</h2>
+        <form method="post" action="/groupes">
+          <CsrfField ctx={ctx} />
+          <p class="field">
+            <label for="name">{d('groups.name')}</label>
+            <input id="name" name="name" required minLength={2} maxLength={120} />
+          </p>
+          <p class="field">
+            <label for="description">{d('groups.description')}</label>
+            <textarea id="description" name="description" maxLength={2000} rows={3} />
+          </p>
+          <button type="submit" class="primary">
+            {d('groups.create')}
+          </button>
+        </form>
+      </section>
     </Layout>
   );
 }
@@ -69,9 +83,14 @@ export function GroupPageView(props: { ctx: PageContext; page: GroupPageData }) 
   const d = directoryTranslator(ctx.locale);
   return (
     <Layout ctx={ctx} title={group.name}>
+      <p class="breadcrumb">
+        <a href="/groupes">{d('groups.title')}</a>
+      </p>
       <h1>{group.name}</h1>
-      <p class="meta">{d(kindKey(group.kind))}</p>
-      {group.description && <p>{group.description}</p>}
+      <p class="meta group-kind">
+        <span class="badge">{d(kindKey(group.kind))}</span>
+      </p>
+      {group.description && <p class="group-description">{group.description}</p>}
       {group.rule && (
         <p>
           {d('groups.rule')} : <code>{ruleText(group.rule)}</code>
@@ -82,28 +101,32 @@ export function GroupPageView(props: { ctx: PageContext; page: GroupPageData }) 
       </h2>
       <ul class="people">
         {page.members.map((m) => (
-          <li key={m.id}>
-            <a href={`/annuaire/${m.id}`}>{m.displayName}</a>
-            {m.owner && <span class="meta"> · {d('groups.owner')}</span>}
-            {m.affectation && <span class="meta"> · {m.affectation}</span>}
-            {page.canChooseOwners && (
-              <>
-                {' '}
+          <PersonRow
+            key={m.id}
+            card={m}
+            href={`/annuaire/${m.id}`}
+            marks={m.owner && <span class="badge">{d('groups.owner')}</span>}
+            actions={
+              page.canChooseOwners && (
                 <Post ctx={ctx} action={`/groupes/${group.id}/membres/${m.id}/role`} label={d(m.owner ? 'groups.removeOwner' : 'groups.makeOwner')}>
                   <input type="hidden" name="role" value={m.owner ? 'member' : 'owner'} />
                 </Post>
-              </>
-            )}
-          </li>
+              )
+            }
+          />
         ))}
       </ul>
       {page.hiddenMembers > 0 && <p class="hint">{d('groups.hiddenMembers', { n: String(page.hiddenMembers) })}</p>}
       {page.canManage && (
-        <Post ctx={ctx} action={`/groupes/${group.id}/inviter`} label={d('groups.invite').split(' (')[0]!}>
+        <Post ctx={ctx} action={`/groupes/${group.id}/inviter`} label={d('groups.invite').split(' (')[0]!} look="primary" formClass="panel invite-form">
           <label for="target">{d('groups.invite')}</label> <input id="target" name="target" required maxLength={254} />{' '}
         </Post>
       )}
-      {page.canLeave && <Post ctx={ctx} action={`/groupes/${group.id}/quitter`} label={d('groups.leave')} />}
+      {page.canLeave && (
+        <div class="group-leave">
+          <Post ctx={ctx} action={`/groupes/${group.id}/quitter`} label={d('groups.leave')} look="danger" />
+        </div>
+      )}
     </Layout>
   );
 }
@@ -115,31 +138,37 @@ export function AdminGroupsPage(props: { ctx: PageContext; groups: (GroupSummary
     <Layout ctx={ctx} title={d('admin.title')}>
       <AdminNav ctx={ctx} />
       <h1>Groupes</h1>
-      <ul>
+      <ul class="groups">
         {props.groups.map((g) => (
           <li key={g.id}>
-            <a href={`/groupes/${g.id}`}>{g.name}</a> <span class="meta">({d(kindKey(g.kind))}{g.rule ? ` : ${ruleText(g.rule)}` : ''})</span>
+            <a href={`/groupes/${g.id}`}>{g.name}</a>
+            <span class="meta">
+              <span>{d(kindKey(g.kind))}</span>
+              {g.rule && <code>{ruleText(g.rule)}</code>}
+            </span>
           </li>
         ))}
       </ul>
-      <form method="post" action="/admin/groupes">
+      <form method="post" action="/admin/groupes" class="panel">
         <CsrfField ctx={ctx} />
-        <p>
+        <p class="field">
           <label for="kind">Type</label>
           <select id="kind" name="kind">
             <option value="institutional">{d('groups.kind.institutional')}</option>
             <option value="dynamic">{d('groups.kind.dynamic')}</option>
           </select>
         </p>
-        <p>
+        <p class="field">
           <label for="name">{d('groups.name')}</label>
           <input id="name" name="name" required minLength={2} maxLength={120} />
         </p>
-        <p>
+        <p class="field">
           <label for="rule">{d('groups.rule')} (affiliation=student; supannEtuEtape=L3INF)</label>
           <input id="rule" name="rule" maxLength={2000} />
         </p>
-        <button type="submit">{d('groups.create')}</button>
+        <button type="submit" class="primary">
+          {d('groups.create')}
+        </button>
       </form>
     </Layout>
   );

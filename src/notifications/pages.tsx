@@ -50,34 +50,38 @@ export function NotificationsPage(props: { ctx: PageContext; items: Notification
   return (
     <Layout ctx={ctx} title={w.title}>
       <h1>{w.title}</h1>
-      <p>
-        <a href="/notifications/preferences">{w.settings}</a>
-      </p>
-      {unread && (
-        <form method="post" action="/notifications/tout-lu">
-          <CsrfField ctx={ctx} />
-          <button type="submit">{w.markAll}</button>
-        </form>
-      )}
+      <div class="notifications-tools">
+        <p>
+          <a href="/notifications/preferences">{w.settings}</a>
+        </p>
+        {unread && (
+          <form method="post" action="/notifications/tout-lu">
+            <CsrfField ctx={ctx} />
+            <button type="submit">{w.markAll}</button>
+          </form>
+        )}
+      </div>
       {items.length === 0 ? (
-        <p>{w.none}</p>
+        <p class="notice compact">{w.none}</p>
       ) : (
         <ul class="notifications">
           {items.map((n) => (
             <li class={n.readAt ? 'notification' : 'notification unread'} id={`n-${n.id}`}>
-              <p class="notification-title">
-                {!n.readAt && <strong class="badge">{w.unread}</strong>} <span>{n.title}</span>
-              </p>
-              {n.body && <p>{n.body}</p>}
-              <p class="notification-meta">
-                <span>{CATEGORIES[n.category]?.label[ctx.locale] ?? n.category}</span> · <time dateTime={n.createdAt.toISOString()}>{when.format(n.createdAt)}</time>
-                {n.link && (
-                  <>
-                    {' · '}
-                    <a href={n.link}>{w.open}</a>
-                  </>
-                )}
-              </p>
+              <div class="notification-content">
+                <p class="notification-title">
+                  {!n.readAt && <strong class="badge">{w.unread}</strong>} <span>{n.title}</span>
+                </p>
+                {n.body && <p class="notification-body">{n.body}</p>}
+                <p class="notification-meta">
+                  <span>{CATEGORIES[n.category]?.label[ctx.locale] ?? n.category}</span> · <time dateTime={n.createdAt.toISOString()}>{when.format(n.createdAt)}</time>
+                  {n.link && (
+                    <>
+                      {' · '}
+                      <a href={n.link}>{w.open}</a>
+                    </>
+                  )}
+                </p>
+              </div>
               {!n.readAt && (
                 <form method="post" action={`/notifications/${n.id}/lu`} class="inline-form">
                   <CsrfField ctx={ctx} />
@@ -91,9 +95,11 @@ export function NotificationsPage(props: { ctx: PageContext; items: Notification
         </ul>
       )}
       {props.more && items.length > 0 && (
-        <p>
-          <a href={`/notifications?avant=${items[items.length - 1]!.id}`}>{w.older}</a>
-        </p>
+        <nav class="pager" aria-label={w.older}>
+          <a href={`/notifications?avant=${items[items.length - 1]!.id}`} rel="next">
+            {w.older}
+          </a>
+        </nav>
       )}
     </Layout>
   );
@@ -104,22 +110,33 @@ export function PreferencesPage(props: { ctx: PageContext; choices: Record<Categ
   const w = WORDS[ctx.locale];
   return (
     <Layout ctx={ctx} title={w.prefsTitle}>
+      <p class="breadcrumb">
+        <a href="/notifications">{w.title}</a>
+      </p>
       <h1>{w.prefsTitle}</h1>
-      {props.saved && <p role="status">{w.saved}</p>}
-      <p>{w.prefsIntro}</p>
-      <form method="post" action="/notifications/preferences">
+      {props.saved && (
+        <p role="status" class="notice compact">
+          {w.saved}
+        </p>
+      )}
+      <p class="lead">{w.prefsIntro}</p>
+      <form method="post" action="/notifications/preferences" class="preferences">
         <CsrfField ctx={ctx} />
         {CATEGORY_IDS.map((category) => (
           <fieldset>
             <legend>{CATEGORIES[category].label[ctx.locale]}</legend>
-            {DELIVERIES.map((delivery) => (
-              <label class="choice">
-                <input type="radio" name={category} value={delivery} checked={choices[category] === delivery} /> {w.delivery[delivery]}
-              </label>
-            ))}
+            <div class="choices">
+              {DELIVERIES.map((delivery) => (
+                <label class="choice">
+                  <input type="radio" name={category} value={delivery} checked={choices[category] === delivery} /> {w.delivery[delivery]}
+                </label>
+              ))}
+            </div>
           </fieldset>
         ))}
-        <button type="submit">{w.save}</button>
+        <button type="submit" class="primary">
+          {w.save}
+        </button>
       </form>
       <p>
         <a href="/notifications">{w.back}</a>
