@@ -3,14 +3,13 @@
 // profile (the photo sent with the plain form), my groups with an invitation, a group's page;
 // axe's WCAG 2.1 A/AA rules pass, and a 360px phone never scrolls sideways.
 // Screenshots in test-output/screenshots/directory-*.png and groups-*.png.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import type { BrowserContext, Page } from 'playwright-core';
 import { newId } from '../../src/platform/ids.js';
-import { SCREENSHOTS, checkAxe, serveForBrowser } from '../helpers/browser.js';
+import { PHONE, SCREENSHOTS, checkAxe, noSidewaysScroll, pageWithCookie, serveForBrowser } from '../helpers/browser.js';
 import { addPerson, loginAs, startDirectoryPortique } from './helpers.js';
 
 const portique = await startDirectoryPortique();
@@ -35,18 +34,7 @@ const staff = await loginAs(app, nord, { eppn: 'sam.staff@univ-nord.example', di
 const bob = await loginAs(app, nord, { eppn: 'bob@univ-nord.example', displayName: 'Bob Member', affiliations: ['student'] });
 const admin = await loginAs(app, nord, { eppn: 'ada.admin@univ-nord.example', displayName: 'Ada Admin', affiliations: ['staff'], admin: true });
 
-async function as(cookie: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context: BrowserContext = await browser.newContext({ viewport, locale: 'fr-FR' });
-  t.teardown(() => context.close());
-  const [name, value] = cookie.split('=') as [string, string];
-  await context.addCookies([{ name, value, domain: 'nord.localhost', path: '/' }]);
-  return context.newPage();
-}
-
-async function noSidewaysScroll(t: Test, page: Page, what: string): Promise<void> {
-  const width = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth })')) as { scroll: number; view: number };
-  t.ok(width.scroll <= width.view, `no sideways scrolling on a phone: ${what} (${JSON.stringify(width)})`);
-}
+const as = (cookie: string, viewport?: { width: number; height: number }) => pageWithCookie(t, browser, cookie, viewport ? { viewport } : {});
 
 /** A real 96×96 PNG, one colour, for the profile photo. */
 function png(rgb: [number, number, number]): Buffer {
@@ -82,7 +70,7 @@ t.test('my profile: the photo sent with the plain form, then the card shows it',
   await checkAxe(t, page, 'my directory profile');
   await page.screenshot({ path: `${SCREENSHOTS}/directory-profile.png`, fullPage: true });
 
-  const phone = await as(staff, { width: 360, height: 740 });
+  const phone = await as(staff, PHONE);
   await phone.goto(`${origin}/annuaire/mon-profil`);
   await noSidewaysScroll(t, phone, 'my profile');
   await phone.screenshot({ path: `${SCREENSHOTS}/directory-profile-phone.png`, fullPage: true });
@@ -120,7 +108,7 @@ t.test('search: each result row says who the person is; a card; a phone', async 
   await checkAxe(t, page, "a person's card");
   await page.screenshot({ path: `${SCREENSHOTS}/directory-card.png`, fullPage: true });
 
-  const phone = await as(staff, { width: 360, height: 740 });
+  const phone = await as(staff, PHONE);
   await phone.goto(`${origin}/annuaire?q=du`);
   await noSidewaysScroll(t, phone, 'search results (a long address and affectation)');
   await phone.screenshot({ path: `${SCREENSHOTS}/directory-search-phone.png`, fullPage: true });
@@ -175,7 +163,7 @@ t.test('groups: create one with the form, invite, the invitation, the group page
   await page.goto(`${origin}/groupes`);
   await page.screenshot({ path: `${SCREENSHOTS}/groups-mine.png`, fullPage: true });
 
-  const phone = await as(staff, { width: 360, height: 740 });
+  const phone = await as(staff, PHONE);
   for (const [path, slug] of [['/groupes', 'groups-mine'], [group, 'groups-page']] as const) {
     await phone.goto(`${origin}${path}`);
     await noSidewaysScroll(t, phone, path);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { newId } from '../../src/platform/ids.js';
-import { SCREENSHOTS, checkAxe, launchBrowser } from '../helpers/browser.js';
+import { PHONE, SCREENSHOTS, checkAxe, launchBrowser, noSidewaysScroll } from '../helpers/browser.js';
 import { groupWith, json, loginAs, send, startDocs, upload, type Person } from './helpers.js';
 
 const h = await startDocs();
@@ -108,10 +108,9 @@ t.test('Mes documents: where am I, what is a folder, and a phone', async (t) => 
   await checkAxe(t, page, 'the trash');
 
   const phone = await context.newPage();
-  await phone.setViewportSize({ width: 360, height: 740 });
+  await phone.setViewportSize(PHONE);
   await phone.goto(`${origin}/documents`);
-  const width = await phone.evaluate('({ scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth })');
-  t.ok((width as { scroll: number; view: number }).scroll <= (width as { scroll: number; view: number }).view, `no sideways scrolling on a phone (${JSON.stringify(width)})`);
+  await noSidewaysScroll(t, phone, 'Mes documents');
   t.equal(await phone.locator('table.documents thead').evaluate((el) => el.getBoundingClientRect().height <= 1), true, 'the column headings give way to cards');
   await phone.screenshot({ path: `${SCREENSHOTS}/documents-root-phone.png`, fullPage: true });
 });

@@ -45,6 +45,27 @@ export async function checkAxe(t: Test, page: Page, what: string): Promise<void>
   t.same(problems, [], `no serious or critical accessibility violation on ${what}`);
 }
 
+/** A phone-sized viewport: the narrowest the pages promise to fit without sideways scrolling. */
+export const PHONE = { width: 360, height: 740 };
+
+/**
+ * A page in a fresh context holding `cookie` ("name=value", a session) for `host`, French, at
+ * `viewport`; the context closes at the end of `t`.
+ */
+export async function pageWithCookie(t: Test, browser: Browser, cookie: string, options: { host?: string; viewport?: { width: number; height: number } } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 }, locale: 'fr-FR' });
+  t.teardown(() => context.close());
+  const [name, value] = cookie.split('=') as [string, string];
+  await context.addCookies([{ name, value, domain: options.host ?? 'nord.localhost', path: '/' }]);
+  return context.newPage();
+}
+
+/** The page is no wider than its window: nothing pushed past the edge of a phone. */
+export async function noSidewaysScroll(t: Test, page: Page, what: string): Promise<void> {
+  const width = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth })')) as { scroll: number; view: number };
+  t.ok(width.scroll <= width.view, `no sideways scrolling on a phone: ${what} (${JSON.stringify(width)})`);
+}
+
 /**
  * The app listening on a free loopback port and a browser to open it with; both closed at the
  * end of the test file (the browser first).

@@ -2,10 +2,10 @@
 // by weight, not by colour alone; marking one or all read with the plain forms; older ones a page
 // further; the preferences saved with the radio buttons; axe's WCAG 2.1 A/AA rules pass and a
 // 360px phone never scrolls sideways. Screenshots in test-output/screenshots/notifications-*.png.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import type { Page } from 'playwright-core';
 import { notify } from '../../src/notifications/service.js';
-import { SCREENSHOTS, checkAxe, serveForBrowser } from '../helpers/browser.js';
+import { PHONE, SCREENSHOTS, checkAxe, noSidewaysScroll, pageWithCookie, serveForBrowser } from '../helpers/browser.js';
 import { loginAs, startDirectoryPortique } from '../directory/helpers.js';
 
 const portique = await startDirectoryPortique();
@@ -16,18 +16,7 @@ const origin = `http://nord.localhost:${port}`;
 
 const personOf = async (eppn: string) => (await db.withTenant(nord, (trx) => trx.selectFrom('people').select('id').where('external_id', '=', eppn).executeTakeFirstOrThrow())).id;
 
-async function as(cookie: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, locale: 'fr-FR' });
-  t.teardown(() => context.close());
-  const [name, value] = cookie.split('=') as [string, string];
-  await context.addCookies([{ name, value, domain: 'nord.localhost', path: '/' }]);
-  return context.newPage();
-}
-
-async function noSidewaysScroll(t: Test, page: Page, what: string): Promise<void> {
-  const width = (await page.evaluate('({ scroll: document.documentElement.scrollWidth, view: document.documentElement.clientWidth })')) as { scroll: number; view: number };
-  t.ok(width.scroll <= width.view, `no sideways scrolling on a phone: ${what} (${JSON.stringify(width)})`);
-}
+const as = (cookie: string, viewport?: { width: number; height: number }) => pageWithCookie(t, browser, cookie, viewport ? { viewport } : {});
 
 const weight = (page: Page, selector: string) => page.locator(selector).evaluate((el) => Number(getComputedStyle(el).fontWeight));
 
@@ -68,7 +57,7 @@ t.test('the list: unread by a word and weight; mark one, then all, read', async 
   await checkAxe(t, page, 'the notifications, read and unread');
   await page.screenshot({ path: `${SCREENSHOTS}/notifications.png`, fullPage: true });
 
-  const phone = await as(alice, { width: 360, height: 740 });
+  const phone = await as(alice, PHONE);
   await phone.goto(`${origin}/notifications`);
   await noSidewaysScroll(t, phone, 'the notifications (a long file name)');
   await checkAxe(t, phone, 'the notifications on a phone');
@@ -84,7 +73,7 @@ t.test('older notifications a page further', async (t) => {
   const many = await loginAs(app, nord, { eppn: 'many@univ-nord.example', displayName: 'Many Notes' });
   const manyId = await personOf('many@univ-nord.example');
   for (let i = 1; i <= 32; i++) await notify({ database: db }, { tenantId: nord, personId: manyId, category: 'announcement', title: `Annonce n° ${i}` });
-  const page = await as(many, { width: 360, height: 740 });
+  const page = await as(many, PHONE);
   await page.goto(`${origin}/notifications`);
   t.equal(await page.locator('li.notification').count(), 30, 'thirty a page');
   await page.click('.pager a');
@@ -107,7 +96,7 @@ t.test('preferences: one choice a category, saved with the form', async (t) => {
   await checkAxe(t, page, 'notification preferences');
   await page.screenshot({ path: `${SCREENSHOTS}/notifications-preferences.png`, fullPage: true });
 
-  const phone = await as(alice, { width: 360, height: 740 });
+  const phone = await as(alice, PHONE);
   await phone.goto(`${origin}/notifications/preferences`);
   await noSidewaysScroll(t, phone, 'notification preferences');
   await phone.screenshot({ path: `${SCREENSHOTS}/notifications-preferences-phone.png`, fullPage: true });
