@@ -222,10 +222,18 @@ export function ProfilePage(props: { ctx: PageContext; card: Card; preferredMail
       {props.editable.has('photo') && (
         <form method="post" action={`/annuaire/mon-profil/photo?_csrf=${encodeURIComponent(ctx.user?.csrfToken ?? '')}`} enctype="multipart/form-data" class="panel">
           <p class="field">
-            <label for="photo">Photo (JPEG, PNG ou WebP, 2 Mo au plus)</label>
+            <label for="photo">{d('wp.photo')}</label>
             <input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required />
           </p>
           <button type="submit">{d('wp.save')}</button>
+        </form>
+      )}
+      {props.editable.has('photo') && card.hasPhoto && (
+        <form method="post" action="/annuaire/mon-profil/photo/supprimer" class="panel">
+          <CsrfField ctx={ctx} />
+          <button type="submit" class="danger">
+            {d('wp.removePhoto')}
+          </button>
         </form>
       )}
       <form method="post" action="/annuaire/mon-profil" class="panel">

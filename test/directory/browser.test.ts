@@ -69,11 +69,13 @@ t.test('my profile: the photo sent with the plain form, then the card shows it',
   t.equal(await page.locator('[role="status"]').count(), 1, 'saved, and said so');
   await checkAxe(t, page, 'my directory profile');
   await page.screenshot({ path: `${SCREENSHOTS}/directory-profile.png`, fullPage: true });
+  t.equal(await page.locator('form[action="/annuaire/mon-profil/photo/supprimer"]').count(), 1, 'a photo can be taken back');
 
   const phone = await as(staff, PHONE);
   await phone.goto(`${origin}/annuaire/mon-profil`);
   await noSidewaysScroll(t, phone, 'my profile');
   await phone.screenshot({ path: `${SCREENSHOTS}/directory-profile-phone.png`, fullPage: true });
+
 });
 
 t.test('search: each result row says who the person is; a card; a phone', async (t) => {
@@ -174,4 +176,17 @@ t.test('groups: create one with the form, invite, the invitation, the group page
   await admins.goto(`${origin}/admin/groupes`);
   await checkAxe(t, admins, "the admin's groups page");
   await admins.screenshot({ path: `${SCREENSHOTS}/groups-admin.png`, fullPage: true });
+});
+
+// Last: the searches above show this person's photo.
+t.test('my profile: the photo can be taken back, and the initials return', async (t) => {
+  const page = await as(staff);
+  await page.goto(`${origin}/annuaire/mon-profil`);
+  t.equal(await page.locator('.profile-card img.person-photo').count(), 1, 'the photo sent above');
+  await page.click('form[action="/annuaire/mon-profil/photo/supprimer"] button[type="submit"]');
+  t.equal(new URL(page.url()).pathname, '/annuaire/mon-profil', 'back to the profile');
+  t.equal(await page.locator('.profile-card img.person-photo').count(), 0, 'the photo is gone from my card');
+  t.equal(await page.locator('form[action="/annuaire/mon-profil/photo/supprimer"]').count(), 0, 'nothing left to remove');
+  t.equal(await page.locator('.profile-card span.person-avatar').count(), 1, 'my initials instead');
+  await checkAxe(t, page, 'my directory profile, photo removed');
 });
