@@ -6,11 +6,28 @@ import type { ImportRun } from './imports.js';
 import type { Card } from './white-pages.js';
 import type { PersonRow } from './repository.js';
 
+/** The directory administration's menu; the entry whose pages these are is marked (a person's page is under People). */
 export function AdminNav(props: { ctx: PageContext }) {
   const d = directoryTranslator(props.ctx.locale);
+  const entries = [
+    { href: '/admin/annuaire', label: d('admin.people') },
+    { href: '/admin/annuaire/imports', label: d('admin.imports') },
+    { href: '/admin/groupes', label: d('admin.groups') },
+  ];
+  const path = props.ctx.path;
+  // The longest entry the path is in: /admin/annuaire/imports/<id> is under Imports, not People.
+  const current = entries.filter((e) => path === e.href || path.startsWith(`${e.href}/`)).sort((a, b) => b.href.length - a.href.length)[0];
   return (
     <nav aria-label={d('admin.title')} class="subnav">
-      <a href="/admin/annuaire">{d('admin.people')}</a> · <a href="/admin/annuaire/imports">{d('admin.imports')}</a> · <a href="/admin/groupes">Groupes</a>
+      <ul>
+        {entries.map((e) => (
+          <li>
+            <a href={e.href} aria-current={e === current ? (path === e.href ? 'page' : 'true') : undefined}>
+              {e.label}
+            </a>
+          </li>
+        ))}
+      </ul>
     </nav>
   );
 }
@@ -101,36 +118,40 @@ export function ImportsPage(props: { ctx: PageContext; runs: ImportRun[] }) {
         </form>
       )}
       <h2>{d('admin.history')}</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Date</th>
-            <th scope="col">{d('admin.source')}</th>
-            <th scope="col">Mode</th>
-            <th scope="col">Statut</th>
-            <th scope="col">{d('admin.changes')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.runs.map((run) => (
-            <tr key={run.id}>
-              <td>
-                <a href={`/admin/annuaire/imports/${run.id}`}>{fmt(run.createdAt, ctx.locale)}</a>
-              </td>
-              <td>
-                {run.source}
-                {run.fileName ? ` (${run.fileName})` : ''}
-              </td>
-              <td>{run.dryRun ? d('admin.dry') : d('admin.real')}</td>
-              <td>
-                {d(statusKey(run.status))}
-                {run.status === 'running' ? ` ${run.progress} %` : ''}
-              </td>
-              <td>{summary(run.counts)}</td>
+      {props.runs.length === 0 ? (
+        <p>{d('admin.noRuns')}</p>
+      ) : (
+        <table class="sessions">
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col">{d('admin.source')}</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Statut</th>
+              <th scope="col">{d('admin.changes')}</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {props.runs.map((run) => (
+              <tr key={run.id}>
+                <td>
+                  <a href={`/admin/annuaire/imports/${run.id}`}>{fmt(run.createdAt, ctx.locale)}</a>
+                </td>
+                <td>
+                  {run.source}
+                  {run.fileName ? ` (${run.fileName})` : ''}
+                </td>
+                <td>{run.dryRun ? d('admin.dry') : d('admin.real')}</td>
+                <td>
+                  {d(statusKey(run.status))}
+                  {run.status === 'running' ? ` ${run.progress} %` : ''}
+                </td>
+                <td>{summary(run.counts)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
     </Layout>
   );
 }

@@ -174,6 +174,7 @@ t.test('groups: create one with the form, invite, the invitation, the group page
   }
   const admins = await as(admin);
   await admins.goto(`${origin}/admin/groupes`);
+  t.equal(await admins.getAttribute('.subnav a[href="/admin/groupes"]', 'aria-current'), 'page', "the administration's menu marks the page shown");
   await checkAxe(t, admins, "the admin's groups page");
   await admins.screenshot({ path: `${SCREENSHOTS}/groups-admin.png`, fullPage: true });
 });
@@ -189,4 +190,15 @@ t.test('my profile: the photo can be taken back, and the initials return', async
   t.equal(await page.locator('form[action="/annuaire/mon-profil/photo/supprimer"]').count(), 0, 'nothing left to remove');
   t.equal(await page.locator('.profile-card span.person-avatar').count(), 1, 'my initials instead');
   await checkAxe(t, page, 'my directory profile, photo removed');
+});
+
+t.test("the directory administration's menu says where one is", async (t) => {
+  const page = await as(admin);
+  await page.goto(`${origin}/admin/annuaire/imports`);
+  t.same(await page.locator('.subnav a').allTextContents(), ['Personnes', 'Imports', 'Groupes'], 'a list of three entries, no text separators');
+  t.equal(await page.getAttribute('.subnav a[href="/admin/annuaire/imports"]', 'aria-current'), 'page');
+  t.equal(await page.getAttribute('.subnav a[href="/admin/annuaire"]', 'aria-current'), null, 'People is not marked on the imports page');
+  t.match(await page.textContent('main'), /Aucun import pour l’instant/, 'no history yet: said in words, not an empty table');
+  await checkAxe(t, page, 'the imports page');
+  await page.screenshot({ path: `${SCREENSHOTS}/directory-admin-imports.png`, fullPage: true });
 });
