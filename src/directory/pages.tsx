@@ -17,10 +17,10 @@ const initialsOf = (card: Pick<Card, 'displayName' | 'givenName' | 'familyName'>
  * The person's photo, or their initials where there is none (or where it is not to be fetched):
  * beside the name, so it says nothing more to a screen reader.
  */
-export function Avatar(props: { card: Card; size: 'small' | 'large'; photo?: boolean }) {
+export function Avatar(props: { card: Card; size: 'small' | 'large' }) {
   const { card, size } = props;
   const px = size === 'large' ? 120 : 48;
-  if (card.hasPhoto && props.photo !== false) return <img class={`person-photo ${size}`} src={`/annuaire/${card.id}/photo`} alt="" width={px} height={px} loading="lazy" />;
+  if (card.hasPhoto) return <img class={`person-photo ${size}`} src={`/annuaire/${card.id}/photo`} alt="" width={px} height={px} loading="lazy" />;
   return (
     <span class={`person-avatar ${size}`} aria-hidden="true">
       {initialsOf(card)}
@@ -29,11 +29,11 @@ export function Avatar(props: { card: Card; size: 'small' | 'large'; photo?: boo
 }
 
 /** One person in a list (search results, a group's members): who they are, then any actions. */
-export function PersonRow(props: { card: Card; href: string; photo?: boolean; marks?: ComponentChildren; actions?: ComponentChildren }) {
+export function PersonRow(props: { card: Card; href: string; marks?: ComponentChildren; actions?: ComponentChildren }) {
   const { card } = props;
   return (
     <li>
-      <Avatar card={card} size="small" photo={props.photo} />
+      <Avatar card={card} size="small" />
       <div class="person-summary">
         <h3 class="person-name">
           <a href={props.href}>{card.displayName}</a>
@@ -132,8 +132,6 @@ export function SearchPage(props: { ctx: PageContext; query: string; result?: Se
                   key={card.id}
                   card={card}
                   href={props.admin ? `/admin/annuaire/personnes/${card.id}` : `/annuaire/${card.id}`}
-                  // An admin also sees red-listed people, whose photo the white pages do not serve.
-                  photo={!props.admin}
                   marks={
                     <>
                       {card.redList && <span class="badge">{d('wp.redList')}</span>}

@@ -24,9 +24,13 @@ export interface SpaceRef {
 
 export const tenantTotal = (tenant: Tenant) => parseSize(tenant.declaration.quotas.storageTotal);
 
+/** The default per person: the admins' setting (document_quota_settings) if they made one, else the declaration's. */
+const perPersonDefault = (tenant: Tenant, setting: string | number | bigint | null | undefined): number =>
+  setting != null ? Number(setting) : parseSize(tenant.declaration.quotas.storagePerPerson);
+
 async function defaultPerPerson(trx: TenantDb, tenant: Tenant): Promise<number> {
   const row = await trx.selectFrom('document_quota_settings').select('default_per_person').executeTakeFirst();
-  return row?.default_per_person != null ? Number(row.default_per_person) : parseSize(tenant.declaration.quotas.storagePerPerson);
+  return perPersonDefault(tenant, row?.default_per_person);
 }
 
 /**
@@ -41,8 +45,7 @@ export async function spaceQuota(trx: TenantDb, space: SpaceRef): Promise<number
   const row = await trx
     .selectNoFrom((eb) => [own.as('own'), eb.selectFrom('document_quota_settings').select('default_per_person').as('fallback')])
     .executeTakeFirstOrThrow();
-  if (row.own != null) return Number(row.own);
-  return row.fallback != null ? Number(row.fallback) : parseSize(space.tenant.declaration.quotas.storagePerPerson);
+  return row.own != null ? Number(row.own) : perPersonDefault(space.tenant, row.fallback);
 }
 
 export async function limitsIn(trx: TenantDb, space: SpaceRef): Promise<Limits> {

@@ -129,6 +129,13 @@ t.test('the admin search: red list and deactivated marked by words', async (t) =
   t.match(await page.textContent('ul.people > li .badge'), 'Liste rouge');
   await checkAxe(t, page, 'the admin search');
   await page.screenshot({ path: `${SCREENSHOTS}/directory-admin-search.png`, fullPage: true });
+  // The photo sent in the profile test above: an admin's search shows it, as the photo route serves admins.
+  await page.goto(`${origin}/admin/annuaire?q=sam`);
+  await page.waitForFunction(() => {
+    const img = document.querySelector<HTMLImageElement>('ul.people img.person-photo');
+    return !!img && img.complete && img.naturalWidth > 0;
+  });
+  t.equal(await page.locator('ul.people img.person-photo').evaluate((img: HTMLImageElement) => img.naturalWidth), 96, "an admin's search shows people's photos (the 96-pixel PNG)");
 });
 
 t.test('groups: create one with the form, invite, the invitation, the group page', async (t) => {
